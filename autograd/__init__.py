@@ -1,0 +1,54 @@
+"""ndgrad's autograd: define-by-run automatic differentiation on NumPy.
+
+Read in this order: ``function.py`` (Function, Context: how an op records a
+node), ``engine.py`` (backward: topological order + chain rule), ``variable.py``,
+``tensor.py`` and ``scalar.py`` (the values), ``ops/`` (every op's forward and
+backward side by side), ``gradcheck.py`` (checking gradients numerically).
+"""
+import numpy as _np
+
+from .function import Function, Context
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .anomaly import detect_anomaly
+from .engine import grad, topological_order
+from .variable import Variable
+from .tensor import (Tensor, tensor, zeros, ones, empty, full, zeros_like, ones_like, arange,
+                     randn, rand, eye, manual_seed, matmul, where, cat, concatenate, stack,
+                     split, pad, _as_tensor)
+from .scalar import Scalar
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+
+
+
+def _functional(name):
+    def fn(input, *args, **kwargs):
+        return getattr(_as_tensor(input), name)(*args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"Functional form of ``Tensor.{name}``."
+    return fn
+
+
+# autograd.exp(x), autograd.sum(x, dim=1), ... like torch.exp, torch.sum
+for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sign", "clamp", "sum",
+              "mean", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "logsumexp",
+              "softmax", "log_softmax", "reshape", "transpose", "permute", "flatten", "squeeze",
+              "unsqueeze", "expand", "maximum", "minimum"):
+    globals()[_name] = _functional(_name)
+del _name
+
+float32 = _np.float32
+float64 = _np.float64
+int64 = _np.int64
+int32 = _np.int32
+bool_ = _np.bool_
+
+
+def __getattr__(name):
+    # Lazy so that `import autograd` needs neither graphviz nor hypothesis.
+    if name in ("draw_graph", "to_dot", "explain_backward"):
+        from . import viz
+        return getattr(viz, name)
+    if name == "testing":
+        import importlib
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")

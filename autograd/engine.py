@@ -1,0 +1,188 @@
+"""The backward pass: topological order + chain rule, shared by Tensor and Scalar.
+
+Graph nodes are ``Context`` objects (non-leaf results) and leaf tensors. Each
+Context lists, per input, the node the gradient flows to (``next_functions``).
+Backward
+
+1. orders the nodes reachable from the roots so that every node comes after all
+   nodes that use its output (iterative depth-first search: no recursion, so a
+   100,000-deep chain is fine, and deterministic: inputs are visited in order);
+2. walks that order, calling each node's ``backward(ctx, grad)`` once its
+   gradient is complete, un-broadcasting (summing) each returned gradient to its
+   input's shape in one place, and adding it into the gradient of the next node;
+3. accumulates into ``.grad`` of leaves (``backward``) or returns the gradients of
+   chosen inputs (``grad``).
+"""
+import numpy as np
+
+from . import grad_mode
+from .function import Context
+
+
+def topological_order(root_nodes):
+    """Nodes reachable from ``root_nodes``, every consumer before its inputs."""
+    order, visited = [], set()
+    for root in root_nodes:
+        if root is None or id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(_next_nodes(root)))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child is not None and id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, iter(_next_nodes(child))))
+                    break
+            else:  # all inputs done: post-order
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _next_nodes(node):
+    return node.next_functions if type(node) is Context else ()
+
+
+def _check_and_reduce(node, i, g):
+    """Bring gradient ``g`` of input ``i`` of ``node`` to the input's shape and dtype."""
+    shape, dtype = node.input_meta[i]
+    if g.shape != shape:
+        try:
+            g = g.sum_to_shape(shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{node.name}.backward returned a gradient of shape {g.shape} for input {i}, "
+                f"which has shape {shape}") from None
+    if dtype is not None and g.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _check_finite(node, i, g):
+    if not np.all(np.isfinite(g.data)):
+        where = "".join(node.trace) if node.trace else "  (no creation trace recorded)\n"
+        raise RuntimeError(
+            f"Function '{node.name}Backward' returned nan/inf values in its gradient for "
+            f"input {i}. The op was created at:\n{where}")
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
+                 inputs=None, allow_unused=False, accumulate=True):
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``accumulate`` (``Tensor.backward``) gradients are added to leaves' ``.grad``;
+    otherwise (``autograd.grad``) the gradients of ``inputs`` are returned.
+    """
+    grads = {}  # node -> gradient of that node's output (so far)
+    root_nodes = []
+    for r, g in zip(roots, root_grads):
+        node = r.grad_fn if r.grad_fn is not None else r
+        grads[node] = grads[node] + g if node in grads else g
+        root_nodes.append(node)
+
+    # autograd.grad: capture the gradient arriving at each requested input's node.
+    wanted = None
+    if inputs is not None:
+        wanted = {}
+        for t in inputs:
+            wanted[t.grad_fn if t.grad_fn is not None else t] = None
+
+    order = topological_order(root_nodes)
+    prev_mode = grad_mode._enabled
+    grad_mode._enabled = create_graph
+    try:
+        for node in order:
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            if type(node) is not Context:  # a leaf tensor
+                for hook in node._hooks or ():
+                    new = hook(g)
+                    if new is not None:
+                        g = new
+                if wanted is not None:
+                    if node in wanted:
+                        wanted[node] = g
+                elif accumulate:
+                    if not create_graph:
+                        g = g.detach()
+                    node.grad = g if node.grad is None else node.grad + g
+                continue
+
+            if node._hooks:
+                for hook in node._hooks:
+                    new = hook(g)
+                    if new is not None:
+                        g = new
+            if node._retain is not None:
+                t = node._retain()
+                if t is not None:
+                    gg = g if create_graph else g.detach()
+                    t.grad = gg if t.grad is None else t.grad + gg
+            if wanted is not None and node in wanted:
+                wanted[node] = g
+
+            in_grads = node.fn.backward(node, g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            nexts = node.next_functions
+            if len(in_grads) != len(nexts):
+                raise RuntimeError(
+                    f"{node.name}.backward returned {len(in_grads)} gradients, but forward "
+                    f"had {len(nexts)} inputs")
+            for i, (nxt, ig) in enumerate(zip(nexts, in_grads)):
+                if nxt is None or ig is None:
+                    continue
+                ig = _check_and_reduce(node, i, ig)
+                if grad_mode._anomaly:
+                    _check_finite(node, i, ig)
+                prev = grads.get(nxt)
+                grads[nxt] = ig if prev is None else prev + ig
+            if not retain_graph:
+                node._release()
+    finally:
+        grad_mode._enabled = prev_mode
+
+    if wanted is None:
+        return None
+    result = []
+    for t in inputs:
+        g = wanted[t.grad_fn if t.grad_fn is not None else t]
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                "One of the differentiated Tensors appears to not have been used in the "
+                "graph. Set allow_unused=True if this is the desired behavior.")
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs`` (without touching ``.grad``).
+
+    Like ``torch.autograd.grad``: returns a tuple with one gradient per input.
+    """
+    from .variable import Variable
+    single_out = isinstance(outputs, Variable)
+    outputs = [outputs] if single_out else list(outputs)
+    single_in = isinstance(inputs, Variable)
+    inputs = [inputs] if single_in else list(inputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Variable) or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    root_grads = [o._initial_grad(g) for o, g in zip(outputs, grad_outputs)]
+    for o in outputs:
+        if not o.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(outputs, root_grads, retain_graph, create_graph,
+                        inputs=inputs, allow_unused=allow_unused, accumulate=False)

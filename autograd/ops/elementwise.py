@@ -1,0 +1,311 @@
+"""Elementwise ops. Forward works on raw data (NumPy arrays, or floats for Scalar);
+backward is written with Tensor ops. Broadcasting is undone centrally by the
+engine, so ``Add.backward`` may simply return ``grad, grad``.
+
+Tie rules (PyTorch's): relu'(0) = 0, abs'(0) = 0, clamp passes the gradient where
+min <= x <= max, maximum/minimum give half to each side when x == y.
+"""
+import numpy as np
+
+from ..function import Function
+
+
+class Add(Function):
+    """y = a + b;  dL/da = dL/dy,  dL/db = dL/dy"""
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """y = a - b;  dL/da = dL/dy,  dL/db = -dL/dy"""
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a · b;  dL/da = dL/dy · b,  dL/db = dL/dy · a"""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        return (grad * b if da else None), (grad * a if db else None)
+
+
+class Div(Function):
+    """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy · a / b²"""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        ga = grad / b if da else None
+        gb = -grad * a / (b * b) if db else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;  dL/dx = -dL/dy"""
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class PowScalar(Function):
+    """y = x ** p for a constant p;  dL/dx = dL/dy · p · x^(p-1)  (0 when p == 0)"""
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.save_for_backward(x)
+        return x ** exponent
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        p = ctx.attrs["exponent"]
+        if p == 0:
+            return grad * 0.0
+        if p == 1:
+            return grad
+        if p == 2:
+            return grad * (x * 2.0)
+        return grad * (x ** (p - 1) * p)
+
+
+class Pow(Function):
+    """y = a ** b;  dL/da = dL/dy · b · a^(b-1),  dL/db = dL/dy · y · log(a)
+
+    As in PyTorch, the exponent's gradient is 0 where a == 0 and b >= 0.
+    """
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a ** b
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, y = ctx.saved_tensors
+        da, db = ctx.needs_input_grad
+        ga = gb = None
+        if da:
+            ga = Where.apply(b == 0, grad * 0.0, grad * (b * a ** (b - 1.0)))
+        if db:
+            zero_base = (a == 0) & (b >= 0)  # d(0^b)/db taken as 0, as PyTorch does
+            safe_a = Where.apply(zero_base, a * 0.0 + 1.0, a)
+            gb = Where.apply(zero_base, grad * 0.0, grad * y * safe_a.log())
+        return ga, gb
+
+
+class Exp(Function):
+    """y = eˣ;  dL/dx = dL/dy · y"""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * y
+
+
+class Log(Function):
+    """y = ln x;  dL/dx = dL/dy / x"""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    """y = √x;  dL/dx = dL/dy / (2y)"""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad / (y * 2.0)
+
+
+class Tanh(Function):
+    """y = tanh x;  dL/dx = dL/dy · (1 - y²)"""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1.0 - y * y)
+
+
+def _sigmoid(x):
+    # Numerically stable: never exponentiates a large positive number.
+    if isinstance(x, np.ndarray):
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    return 1.0 / (1.0 + np.exp(-x)) if x >= 0 else np.exp(x) / (1.0 + np.exp(x))
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e⁻ˣ);  dL/dx = dL/dy · y · (1 - y)"""
+    @staticmethod
+    def forward(ctx, x):
+        y = _sigmoid(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (y * (1.0 - y))
+
+
+class Relu(Function):
+    """y = max(x, 0);  dL/dx = dL/dy · [x > 0]   (so relu'(0) = 0)"""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0) if isinstance(x, np.ndarray) else (x if x > 0 else 0.0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return Where.apply(y > 0, grad, grad._wrap(0.0))
+
+
+class Abs(Function):
+    """y = |x|;  dL/dx = dL/dy · sign(x)   (so abs'(0) = 0)"""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.sign()
+
+
+class Sign(Function):
+    """y = sign(x); its derivative is 0 wherever it exists."""
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0.0
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi);  dL/dx = dL/dy · [lo <= x <= hi]"""
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        ctx.save_for_backward(x)
+        return np.clip(x, min, max)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.attrs["min"], ctx.attrs["max"]
+        mask = None
+        if lo is not None:
+            mask = x >= lo
+        if hi is not None:
+            mask = (x <= hi) if mask is None else mask & (x <= hi)
+        return grad if mask is None else grad * mask
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise; on a tie each side gets half the gradient."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = (a > b) + (a == b) * 0.5  # a's share of the gradient
+        da, db = ctx.needs_input_grad
+        return (grad * share if da else None), (grad * (1.0 - share) if db else None)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise; on a tie each side gets half the gradient."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = (a < b) + (a == b) * 0.5
+        da, db = ctx.needs_input_grad
+        return (grad * share if da else None), (grad * (1.0 - share) if db else None)
+
+
+class Where(Function):
+    """y = cond ? a : b;  dL/da = dL/dy · cond,  dL/db = dL/dy · (1 - cond)"""
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        _, da, db = ctx.needs_input_grad
+        zero = grad * 0.0
+        return (None,
+                Where.apply(cond, grad, zero) if da else None,
+                Where.apply(cond, zero, grad) if db else None)
+
+
+class Cast(Function):
+    """y = x converted to another float dtype; the gradient converts back."""
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Cast.apply(grad, dtype=ctx.in_dtype)

@@ -1,0 +1,213 @@
+"""Reductions and normalizations: sum, mean, amax/amin, var, logsumexp, softmax.
+
+A reduction's backward broadcasts the upstream gradient back over the reduced
+axes: reshape it to the ``keepdim`` shape, then ``expand`` to the input shape.
+
+Tie rule: the value-only ``amax``/``amin`` (and full ``max()``/``min()``) share the
+gradient evenly among tied maxima, as PyTorch does.
+"""
+import numpy as np
+
+from ..function import Function
+
+
+def normalize_dims(dim, ndim, op="reduction"):
+    """``dim`` (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+        lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+        if not lo <= d <= hi:
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions "
+                             f"(expected to be in range of [{lo}, {hi}])")
+        d = d % ndim if ndim else 0
+        if d in out:
+            raise ValueError(f"{op}: dim {d} appears multiple times in {dim!r}")
+        out.append(d)
+    return tuple(sorted(out))
+
+
+def keepdim_shape(shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _expand_back(grad, ctx):
+    """Broadcast a reduced gradient back to the input shape."""
+    shape = ctx.input_meta[0][0]
+    if not ctx.attrs.get("keepdim", False):
+        grad = grad.reshape(keepdim_shape(shape, ctx.dims))
+    return grad.expand(shape)
+
+
+class Sum(Function):
+    """y = Σ x over dims;  dL/dx = dL/dy broadcast back over the summed dims"""
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims = normalize_dims(dim, x.ndim, "sum")
+        return np.sum(x, axis=ctx.dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_back(grad, ctx)
+
+
+class Mean(Function):
+    """y = mean of x over dims;  dL/dx = dL/dy / n broadcast back"""
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims = normalize_dims(dim, x.ndim, "mean")
+        ctx.count = int(np.prod([x.shape[d] for d in ctx.dims]))
+        return np.mean(x, axis=ctx.dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_back(grad / float(ctx.count), ctx)
+
+
+class SumToShape(Function):
+    """Sum over broadcast axes so the result has ``shape`` (the adjoint of expand)."""
+    @staticmethod
+    def forward(ctx, x, shape):
+        lead = x.ndim - len(shape)
+        if lead < 0:
+            raise ValueError(f"sum_to_shape: cannot reduce {x.shape} to {shape}")
+        axes = list(range(lead))
+        for i, s in enumerate(shape):
+            if s == 1 and x.shape[lead + i] != 1:
+                axes.append(lead + i)
+            elif s != x.shape[lead + i]:
+                raise ValueError(f"sum_to_shape: cannot reduce {x.shape} to {shape}")
+        out = np.sum(x, axis=tuple(axes), keepdims=True) if axes else x
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.expand(ctx.input_meta[0][0])
+
+
+class Expand(Function):
+    """y = x broadcast to ``shape`` (a read-only view);  dL/dx = dL/dy summed back"""
+    @staticmethod
+    def forward(ctx, x, shape):
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"expand: the shape {x.shape} cannot be expanded to {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.sum_to_shape(ctx.input_meta[0][0])
+
+
+class AMax(Function):
+    """y = max of x over dims; ties share the gradient evenly:
+    dL/dx = dL/dy · [x == y] / (number of maxima)"""
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims = normalize_dims(dim, x.ndim, "amax")
+        if x.size == 0:
+            raise RuntimeError("amax: cannot reduce an empty tensor")
+        y = np.max(x, axis=ctx.dims, keepdims=True)
+        ctx.save_for_backward(x, y)
+        return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        mask = x == y
+        count = mask.sum(dim=ctx.dims, keepdim=True)
+        return _expand_back(grad, ctx) * mask / count
+
+
+class AMin(Function):
+    """y = min of x over dims; ties share the gradient evenly."""
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims = normalize_dims(dim, x.ndim, "amin")
+        if x.size == 0:
+            raise RuntimeError("amin: cannot reduce an empty tensor")
+        y = np.min(x, axis=ctx.dims, keepdims=True)
+        ctx.save_for_backward(x, y)
+        return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        mask = x == y
+        count = mask.sum(dim=ctx.dims, keepdim=True)
+        return _expand_back(grad, ctx) * mask / count
+
+
+class Var(Function):
+    """y = Σ (x - mean)² / (n - correction);  dL/dx = dL/dy · 2 (x - mean) / (n - correction)"""
+    @staticmethod
+    def forward(ctx, x, dim=None, correction=1, keepdim=False):
+        ctx.dims = normalize_dims(dim, x.ndim, "var")
+        n = int(np.prod([x.shape[d] for d in ctx.dims]))
+        ctx.denom = max(n - correction, 0)
+        centered = x - np.mean(x, axis=ctx.dims, keepdims=True)
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.sum(centered * centered, axis=ctx.dims, keepdims=keepdim)
+                    / np.asarray(ctx.denom, dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # Recomputed with Tensor ops (not saved) so that double backward sees that
+        # (x - mean) depends on x. The mean's own term sums to zero.
+        centered = x - x.mean(dim=ctx.dims, keepdim=True)
+        return _expand_back(grad, ctx) * centered * (2.0 / ctx.denom if ctx.denom else float("nan"))
+
+
+class LogSumExp(Function):
+    """y = log Σ exp(x) (stable: shift by the max);  dL/dx = dL/dy · softmax(x)"""
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims = normalize_dims(dim, x.ndim, "logsumexp")
+        m = np.max(x, axis=ctx.dims, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        y = np.log(np.sum(np.exp(x - m), axis=ctx.dims, keepdims=True)) + m
+        ctx.save_for_backward(x, y)
+        return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        return _expand_back(grad, ctx) * (x - y).exp()
+
+
+class Softmax(Function):
+    """y = exp(x - max) / Σ exp(x - max);  dL/dx = y · (dL/dy - Σ dL/dy · y)"""
+    @staticmethod
+    def forward(ctx, x, dim):
+        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+        y = e / np.sum(e, axis=dim, keepdims=True)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        dim = ctx.attrs["dim"]
+        return y * (grad - (grad * y).sum(dim=dim, keepdim=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x);  dL/dx = dL/dy - softmax(x) · Σ dL/dy"""
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x - np.max(x, axis=dim, keepdims=True)
+        y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        dim = ctx.attrs["dim"]
+        return grad - y.exp() * grad.sum(dim=dim, keepdim=True)

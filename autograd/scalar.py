@@ -1,0 +1,130 @@
+"""Scalar: one Python float per graph node, micrograd-style.
+
+It exists to make the lecture's flat backprop examples visible node by node, and
+it runs on exactly the same Function / Context / engine code as Tensor: the
+ops in ``autograd.ops`` work on floats as well as on arrays. ``.grad`` is a Scalar.
+
+    >>> w0, x0, w1, x1, w2 = map(Scalar, (2.0, -1.0, -3.0, -2.0, -3.0))
+    >>> f = 1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
+    >>> f.backward(); round(w0.grad.data, 2)
+    -0.2
+"""
+import math
+import numbers
+
+from . import ops as O
+from .variable import Variable
+
+_SCALAR_META = ((), "float")
+
+
+class Scalar(Variable):
+    """A single float that records the ops applied to it."""
+
+    __slots__ = ()
+    __hash__ = Variable.__hash__
+
+    def __init__(self, data, requires_grad=True, name=None):
+        self.data = float(data)
+        self.grad = None
+        self.grad_fn = None
+        self._version = 0
+        self._hooks = None
+        self._requires_grad = bool(requires_grad)
+        self.name = name
+
+    @classmethod
+    def _make(cls, data, grad_fn):
+        s = object.__new__(cls)
+        s.data = float(data)
+        s.grad = None
+        s.grad_fn = grad_fn
+        s._version = 0
+        s._hooks = None
+        s._requires_grad = False
+        s.name = None
+        return s
+
+    shape = ()
+    ndim = 0
+    dtype = "float"
+
+    def _meta(self):
+        return _SCALAR_META
+
+    def _numel(self):
+        return 1
+
+    def _ones_like(self):
+        return Scalar._make(1.0, None)
+
+    def _coerce(self, value):
+        if not isinstance(value, numbers.Real):
+            raise TypeError(f"Scalar: cannot combine with {type(value).__name__}")
+        return float(value)
+
+    def _wrap(self, other):
+        if isinstance(other, Scalar):
+            return other
+        if isinstance(other, Variable):
+            raise TypeError("Scalar: cannot combine a Scalar with a Tensor")
+        return Scalar._make(self._coerce(other), None)
+
+    def sum_to_shape(self, shape):
+        return self
+
+    def to(self, dtype):
+        return self
+
+    def item(self):
+        return self.data
+
+    def __float__(self):
+        return self.data
+
+    def __bool__(self):
+        return self.data != 0.0
+
+    def __round__(self, ndigits=None):
+        return round(self.data, ndigits)
+
+    def __repr__(self):
+        grad = "None" if self.grad is None else f"{self.grad.data:.4f}"
+        label = f"{self.name}: " if self.name else ""
+        return f"Scalar({label}data={self.data:.4f}, grad={grad})"
+
+    # arithmetic: the same Function classes as Tensor
+    def __add__(self, other): return O.Add.apply(self, self._wrap(other))
+    def __radd__(self, other): return O.Add.apply(self._wrap(other), self)
+    def __sub__(self, other): return O.Sub.apply(self, self._wrap(other))
+    def __rsub__(self, other): return O.Sub.apply(self._wrap(other), self)
+    def __mul__(self, other): return O.Mul.apply(self, self._wrap(other))
+    def __rmul__(self, other): return O.Mul.apply(self._wrap(other), self)
+    def __truediv__(self, other): return O.Div.apply(self, self._wrap(other))
+    def __rtruediv__(self, other): return O.Div.apply(self._wrap(other), self)
+    def __neg__(self): return O.Neg.apply(self)
+
+    def __pow__(self, other):
+        if isinstance(other, numbers.Real):
+            return O.PowScalar.apply(self, exponent=other)
+        return O.Pow.apply(self, self._wrap(other))
+
+    def __rpow__(self, other): return O.Pow.apply(self._wrap(other), self)
+
+    def exp(self): return O.Exp.apply(self)
+    def log(self): return O.Log.apply(self)
+    def sqrt(self): return O.Sqrt.apply(self)
+    def tanh(self): return O.Tanh.apply(self)
+    def sigmoid(self): return O.Sigmoid.apply(self)
+    def relu(self): return O.Relu.apply(self)
+    def abs(self): return O.Abs.apply(self)
+    def sign(self): return O.Sign.apply(self)
+
+    # comparisons give plain bools (used by backward rules such as relu's mask)
+    def __gt__(self, other): return Scalar._make(self.data > float(other), None)
+    def __ge__(self, other): return Scalar._make(self.data >= float(other), None)
+    def __lt__(self, other): return Scalar._make(self.data < float(other), None)
+    def __le__(self, other): return Scalar._make(self.data <= float(other), None)
+
+
+Scalar._result_type = Scalar

@@ -1,0 +1,690 @@
+"""Tensor: a NumPy array that records the ops applied to it.
+
+Every method here is a thin wrapper that calls ``SomeOp.apply(...)`` from
+``autograd.ops``; the math lives there, next to its backward.
+"""
+import numbers
+
+import numpy as np
+
+from . import grad_mode
+from . import ops as O
+from .variable import Variable
+
+_FLOAT_KINDS = "fc"
+default_dtype = np.dtype(np.float32)
+
+
+def _infer_array(data, dtype=None):
+    """Python data -> ndarray with PyTorch's defaults (float32 for floats, int64 for ints)."""
+    if isinstance(data, np.ndarray):
+        arr = data
+    elif isinstance(data, Tensor):
+        arr = data.data
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+            data = [x.data if isinstance(x, Tensor) else x for x in data]
+        arr = np.asarray(data)
+        if dtype is None:
+            if arr.dtype == np.float64:
+                arr = arr.astype(default_dtype)
+            elif arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.generic):
+                arr = arr.astype(np.int64)
+    if dtype is not None:
+        arr = arr.astype(np.dtype(dtype), copy=False)
+    if arr.dtype == object:
+        raise TypeError(f"can't convert {type(data).__name__} with object elements to a Tensor")
+    return arr
+
+
+def _index_to_numpy(index):
+    """Tensors/lists in an index -> arrays; boolean masks -> their nonzero() integer arrays."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype == bool:
+            out.extend(np.nonzero(i))
+        else:
+            out.append(i)
+    return tuple(out) if isinstance(index, tuple) or len(out) > 1 else out[0]
+
+
+class Tensor(Variable):
+    """A multi-dimensional array with automatic differentiation (like ``torch.Tensor``)."""
+
+    __slots__ = ()
+    __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
+    __hash__ = Variable.__hash__
+
+    def __init__(self, data, dtype=None, requires_grad=False, name=None):
+        self.data = _infer_array(data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._version = 0
+        self._hooks = None
+        self._requires_grad = False
+        self.name = name
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data, grad_fn):
+        """Fast constructor for op results (no inference, no checks)."""
+        t = object.__new__(cls)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._version = 0
+        t._hooks = None
+        t._requires_grad = False
+        t.name = None
+        return t
+
+    def _check_can_require_grad(self):
+        if self.data.dtype.kind not in _FLOAT_KINDS:
+            raise TypeError(f"only Tensors of floating point dtype can require gradients "
+                            f"(got dtype {self.data.dtype})")
+
+    def _meta(self):
+        return (self.data.shape, self.data.dtype)
+
+    def _numel(self):
+        return self.data.size
+
+    def _ones_like(self):
+        return Tensor._make(np.ones_like(self.data), None)
+
+    def _coerce(self, value):
+        """A Python number / array / list as an array suited to combine with self."""
+        if isinstance(value, np.ndarray):
+            return value
+        if isinstance(value, numbers.Number) or isinstance(value, np.generic):
+            if isinstance(value, (bool, np.bool_)) and self.dtype != bool:
+                value = int(value)
+            kind = self.data.dtype.kind
+            if kind in _FLOAT_KINDS:
+                return np.asarray(value, dtype=self.data.dtype)
+            if isinstance(value, float):
+                return np.asarray(value, dtype=default_dtype)
+            return np.asarray(value, dtype=self.data.dtype if kind in "iub" else None)
+        return _infer_array(value)
+
+    def _wrap(self, other):
+        return other if isinstance(other, Tensor) else Tensor._make(self._coerce(other), None)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec_equal" if self.dtype.kind == "f" else "maxprec")
+        extras = []
+        if self.data.dtype not in (default_dtype, np.dtype(np.int64), np.dtype(bool)):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}Backward>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other): return O.Add.apply(self, self._wrap(other))
+    def __radd__(self, other): return O.Add.apply(self._wrap(other), self)
+    def __sub__(self, other): return O.Sub.apply(self, self._wrap(other))
+    def __rsub__(self, other): return O.Sub.apply(self._wrap(other), self)
+    def __mul__(self, other): return O.Mul.apply(self, self._wrap(other))
+    def __rmul__(self, other): return O.Mul.apply(self._wrap(other), self)
+    def __truediv__(self, other): return O.Div.apply(self, self._wrap(other))
+    def __rtruediv__(self, other): return O.Div.apply(self._wrap(other), self)
+    def __neg__(self): return O.Neg.apply(self)
+    def __pos__(self): return self
+
+    def __pow__(self, other):
+        if isinstance(other, numbers.Number) and not isinstance(other, bool):
+            return O.PowScalar.apply(self, exponent=other)
+        return O.Pow.apply(self, self._wrap(other))
+
+    def __rpow__(self, other):
+        return O.Pow.apply(self._wrap(other), self)
+
+    def __matmul__(self, other): return matmul(self, self._wrap(other))
+    def __rmatmul__(self, other): return matmul(self._wrap(other), self)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    neg = __neg__
+    pow = __pow__
+
+    # comparisons: no gradient, a bool tensor
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(op(self.data, other), None)
+
+    def __eq__(self, other): return self._compare(other, np.equal)
+    def __ne__(self, other): return self._compare(other, np.not_equal)
+    def __lt__(self, other): return self._compare(other, np.less)
+    def __le__(self, other): return self._compare(other, np.less_equal)
+    def __gt__(self, other): return self._compare(other, np.greater)
+    def __ge__(self, other): return self._compare(other, np.greater_equal)
+    def __and__(self, other): return self._compare(other, np.logical_and if self.dtype == bool else np.bitwise_and)
+    def __or__(self, other): return self._compare(other, np.logical_or if self.dtype == bool else np.bitwise_or)
+    def __xor__(self, other): return self._compare(other, np.logical_xor if self.dtype == bool else np.bitwise_xor)
+    def __invert__(self): return Tensor._make(np.logical_not(self.data) if self.dtype == bool else ~self.data, None)
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    # ------------------------------------------------------------------ elementwise
+    def exp(self): return O.Exp.apply(self)
+    def log(self): return O.Log.apply(self)
+    def sqrt(self): return O.Sqrt.apply(self)
+    def tanh(self): return O.Tanh.apply(self)
+    def sigmoid(self): return O.Sigmoid.apply(self)
+    def relu(self): return O.Relu.apply(self)
+    def abs(self): return O.Abs.apply(self)
+    def sign(self): return O.Sign.apply(self)
+    def maximum(self, other): return O.Maximum.apply(self, self._wrap(other))
+    def minimum(self, other): return O.Minimum.apply(self, self._wrap(other))
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+        return O.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def to(self, dtype):
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if self.requires_grad and dtype.kind in _FLOAT_KINDS:
+            return O.Cast.apply(self, dtype=dtype)
+        return Tensor._make(self.data.astype(dtype), None)
+
+    def float(self): return self.to(np.float32)
+    def double(self): return self.to(np.float64)
+    def long(self): return self.to(np.int64)
+    def int(self): return self.to(np.int32)
+    def bool(self): return self.to(np.bool_)
+    type = to
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim=False, axis=None):
+        return O.Sum.apply(self, dim=axis if dim is None else dim, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False, axis=None):
+        if self.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                               f"floating point, but got {self.dtype}")
+        return O.Mean.apply(self, dim=axis if dim is None else dim, keepdim=keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        return O.AMax.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return O.AMin.apply(self, dim=dim, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        """Full ``max()`` (ties share the gradient), ``max(dim)`` -> (values, indices)
+        with the gradient going to the index, or ``max(other)`` = maximum."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return self.amax()
+        return _values_indices(self, dim, keepdim, np.argmax)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return self.amin()
+        return _values_indices(self, dim, keepdim, np.argmin)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _arg_reduce(self, dim, keepdim, np.argmax)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _arg_reduce(self, dim, keepdim, np.argmin)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        correction = _correction(unbiased, correction)
+        return O.Var.apply(self, dim=dim, correction=correction, keepdim=keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        return self.var(dim, unbiased, keepdim, correction).sqrt()
+
+    def logsumexp(self, dim, keepdim=False):
+        return O.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    def softmax(self, dim):
+        return O.Softmax.apply(self, dim=_check_dim(dim, self.ndim, "softmax"))
+
+    def log_softmax(self, dim):
+        return O.LogSoftmax.apply(self, dim=_check_dim(dim, self.ndim, "log_softmax"))
+
+    def sum_to_shape(self, shape):
+        """Sum over broadcast dimensions so the result has ``shape``."""
+        shape = tuple(shape)
+        return self if self.shape == shape else O.SumToShape.apply(self, shape=shape)
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        return self if shape == self.shape else O.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = _check_dim(start_dim, self.ndim, "flatten")
+        e = _check_dim(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise RuntimeError(f"flatten: start_dim {start_dim} cannot come after end_dim {end_dim}")
+        shape = self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:]
+        return self.reshape(shape)
+
+    def transpose(self, dim0, dim1):
+        dim0 = _check_dim(dim0, self.ndim, "transpose")
+        dim1 = _check_dim(dim1, self.ndim, "transpose")
+        return O.Transpose.apply(self, dim0=dim0, dim1=dim1)
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        return O.Permute.apply(self, dims=tuple(_check_dim(d, self.ndim, "permute") for d in dims))
+
+    @property
+    def T(self):
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.T
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            shape = tuple(s for s in self.shape if s != 1)
+        else:
+            dims = (dim,) if isinstance(dim, int) else tuple(dim)
+            dims = {_check_dim(d, self.ndim, "squeeze") for d in dims}
+            shape = tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1))
+        return self.reshape(shape)
+
+    def unsqueeze(self, dim):
+        d = _check_dim(dim, self.ndim + 1, "unsqueeze")
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def expand(self, *shape):
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be greater "
+                               f"or equal to the number of dimensions in the tensor ({self.ndim})")
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+        return self if shape == self.shape else O.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    broadcast_to = expand
+
+    def __getitem__(self, index):
+        index = _index_to_numpy(index)
+        return O.GetItem.apply(self, index=index)
+
+    def split(self, split_size_or_sections, dim=0):
+        return split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        size = -(-self.shape[dim] // chunks)
+        return split(self, size, dim)
+
+    def matmul(self, other):
+        return matmul(self, self._wrap(other))
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+    # ------------------------------------------------------------------ in place
+    def _inplace(self, fn, *args):
+        if self.grad_fn is None and self._requires_grad and grad_mode._enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation. Wrap the update in `with no_grad():`.")
+        if self.grad_fn is not None and grad_mode._enabled:
+            raise RuntimeError("in-place operations on tensors that are part of a graph are not "
+                               "supported by ndgrad; use the out-of-place op instead.")
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"cannot modify a tensor of shape {self.shape} in place: it is saved for backward "
+                f"by a graph that is still alive (call backward, or drop the graph, first).")
+        args = [a.data if isinstance(a, Tensor) else a for a in args]
+        fn(self.data, *args)
+        self._version += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        other = other.data if isinstance(other, Tensor) else other
+        return self._inplace(lambda d, o: np.add(d, o if alpha == 1 else np.multiply(o, alpha), out=d, casting="unsafe"), other)
+
+    def sub_(self, other, alpha=1):
+        other = other.data if isinstance(other, Tensor) else other
+        return self._inplace(lambda d, o: np.subtract(d, o if alpha == 1 else np.multiply(o, alpha), out=d, casting="unsafe"), other)
+
+    def mul_(self, other):
+        return self._inplace(lambda d, o: np.multiply(d, o, out=d, casting="unsafe"), other)
+
+    def div_(self, other):
+        return self._inplace(lambda d, o: np.divide(d, o, out=d, casting="unsafe"), other)
+
+    def copy_(self, src):
+        return self._inplace(lambda d, s: np.copyto(d, s, casting="unsafe"), src)
+
+    def fill_(self, value):
+        return self._inplace(lambda d, v: d.fill(v), value)
+
+    def zero_(self):
+        return self._inplace(lambda d: d.fill(0))
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(lambda d: np.clip(d, min, max, out=d))
+
+    def normal_(self, mean=0.0, std=1.0):
+        return self._inplace(lambda d: np.copyto(d, _rng().normal(mean, std, d.shape), casting="unsafe"))
+
+    def uniform_(self, a=0.0, b=1.0):
+        return self._inplace(lambda d: np.copyto(d, _rng().uniform(a, b, d.shape), casting="unsafe"))
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+
+
+Tensor._result_type = Tensor
+
+
+# ---------------------------------------------------------------------- helpers
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _check_dim(dim, ndim, op):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions "
+                         f"(expected to be in range of [{-n}, {n - 1}])")
+    return dim % n
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _arg_reduce(x, dim, keepdim, fn):
+    if dim is None:
+        return Tensor._make(np.asarray(fn(x.data)), None)
+    dim = _check_dim(dim, x.ndim, fn.__name__)
+    return Tensor._make(fn(x.data, axis=dim, keepdims=keepdim), None)
+
+
+class _ValuesIndices(tuple):
+    """(values, indices) like torch.return_types.max."""
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+def _values_indices(x, dim, keepdim, fn):
+    dim = _check_dim(dim, x.ndim, fn.__name__[3:])
+    idx = fn(x.data, axis=dim, keepdims=True)
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[dim] = idx
+    values = x[tuple(grids)]  # gather: the gradient goes to the returned index
+    indices = idx
+    if not keepdim:
+        values = values.squeeze(dim)
+        indices = np.squeeze(idx, axis=dim)
+    return _ValuesIndices((values, Tensor._make(indices, None)))
+
+
+_generator = None
+
+
+def _rng():
+    global _generator
+    if _generator is None:
+        _generator = np.random.default_rng()
+    return _generator
+
+
+def manual_seed(seed):
+    """Seed the generator used by randn/rand/normal_/uniform_ (and nn.init)."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+    return _generator
+
+
+# ---------------------------------------------------------------------- functions
+def tensor(data, dtype=None, requires_grad=False):
+    """Make a Tensor, copying ``data`` (like ``torch.tensor``)."""
+    arr = _infer_array(data, dtype)
+    if arr is data or (isinstance(data, Tensor) and arr is data.data):
+        arr = arr.copy()
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def _factory(fill):
+    def make(*shape, dtype=None, requires_grad=False):
+        return Tensor(fill(_shape_arg(shape), np.dtype(dtype or default_dtype)), requires_grad=requires_grad)
+    return make
+
+
+zeros = _factory(lambda s, d: np.zeros(s, d))
+ones = _factory(lambda s, d: np.ones(s, d))
+empty = _factory(lambda s, d: np.empty(s, d))
+randn = _factory(lambda s, d: _rng().standard_normal(s).astype(d))
+rand = _factory(lambda s, d: _rng().random(s).astype(d))
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False):
+    return Tensor(np.full(_shape_arg((shape,)), fill_value, np.dtype(dtype or default_dtype)),
+                  requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return Tensor(np.zeros(t.shape, dtype or t.dtype), requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return Tensor(np.ones(t.shape, dtype or t.dtype), requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    arr = np.arange(start, end, step) if end is not None else np.arange(start)
+    return Tensor(arr.astype(dtype) if dtype else _infer_array(arr.tolist()) if arr.size else arr,
+                  requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None):
+    return Tensor(np.eye(n, m, dtype=np.dtype(dtype or default_dtype)))
+
+
+def _as_tensor(x, like=None):
+    if isinstance(x, Tensor):
+        return x
+    return like._wrap(x) if like is not None else Tensor(x)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy/PyTorch semantics for 1-D, 2-D and batched operands."""
+    a, b = _as_tensor(a), _as_tensor(b, a)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got {a.shape} @ {b.shape}")
+    k_a = a.shape[-1]
+    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k_a != k_b:
+        raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"matmul: {a.shape} @ {b.shape}: batch dimensions {a.shape[:-2]} and "
+                           f"{b.shape[:-2]} do not broadcast") from None
+    if a.ndim >= 2 and b.ndim >= 2:
+        return O.MatMul.apply(a, b)
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    out = O.MatMul.apply(a2, b2)
+    shape = out.shape
+    if b.ndim == 1:
+        shape = shape[:-1]
+    if a.ndim == 1:
+        shape = shape[:-2] + shape[-1:] if b.ndim > 1 else shape[:-1]
+    return out.reshape(shape)
+
+
+def where(condition, x, y):
+    """Elementwise ``x if condition else y`` (gradient flows to the chosen side)."""
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = Tensor(x)
+    x = _as_tensor(x, y if isinstance(y, Tensor) else None)
+    y = _as_tensor(y, x)
+    cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, dtype=bool))
+    if cond.dtype != bool:
+        cond = Tensor._make(cond.data.astype(bool), None)
+    return O.Where.apply(cond, x, y)
+
+
+def cat(tensors, dim=0):
+    """Concatenate along an existing dimension (like ``torch.cat``)."""
+    tensors = [_as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of Tensors")
+    ref = tensors[0]
+    d = _check_dim(dim, ref.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
+            raise RuntimeError(f"cat: sizes of tensors must match except in dimension {dim}: "
+                               f"tensor 0 has shape {ref.shape} but tensor {i} has shape {t.shape}")
+    return O.Cat.apply(*tensors, dim=d)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join along a new dimension (like ``torch.stack``)."""
+    tensors = [_as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack: expects each tensor to be equal size, but got "
+                               f"{tensors[0].shape} at entry 0 and {t.shape} at entry {i}")
+    d = _check_dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([t.unsqueeze(d) for t in tensors], dim=d)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Split into pieces of a given size, or of the listed sizes (like ``torch.split``)."""
+    d = _check_dim(dim, tensor.ndim, "split")
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split: sizes {sizes} must sum to the size {n} of dimension {dim} "
+                               f"of input {tensor.shape}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(tensor[(slice(None),) * d + (slice(start, start + s),)])
+        start += s
+    return tuple(out)
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """Constant padding, last dimension first (like ``torch.nn.functional.pad``)."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got mode={mode!r}")
+    return O.Pad.apply(input, pad=tuple(int(p) for p in pad), value=value)
