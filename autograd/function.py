@@ -55,6 +55,11 @@ def _unprotect(arr):
         arr.flags.writeable = True
 
 
+# Names of the nn.Modules whose forward is running (innermost last). nn.Module.__call__
+# pushes its qualified name (e.g. "features.0"); each node records the innermost one,
+# so a drawing can group nodes by the layer that created them.
+_module_stack = []
+
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved "
     "tensors after they have already been freed). Saved intermediate values of the "
@@ -83,7 +88,7 @@ class Context:
         "fn", "attrs", "next_functions", "needs_input_grad", "input_meta",
         "output_meta", "_saved", "_saved_kinds", "_versions", "_released",
         "_inputs_for_save", "_output_type", "_output_ref", "_hooks", "_retain",
-        "trace", "__dict__", "__weakref__",
+        "trace", "module", "__dict__", "__weakref__",
     )
 
     def __init__(self, fn):
@@ -97,6 +102,7 @@ class Context:
         self._hooks = None
         self._retain = None
         self.trace = None
+        self.module = _module_stack[-1] if _module_stack else None
 
     # ------------------------------------------------------------------ saving
     def save_for_backward(self, *values):
