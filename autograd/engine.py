@@ -13,6 +13,8 @@ Backward
 3. accumulates into ``.grad`` of leaves (``backward``) or returns the gradients of
    chosen inputs (``grad``).
 """
+import gc
+
 import numpy as np
 
 from . import grad_mode
@@ -92,6 +94,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     order = topological_order(root_nodes)
     prev_mode = grad_mode._enabled
     grad_mode._enabled = create_graph
+    # Backward creates no reference cycles, so the cyclic collector has nothing to
+    # find; pausing it avoids repeated scans of the (large) live graph.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         for node in order:
             g = grads.pop(node, None)
@@ -132,18 +138,29 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 raise RuntimeError(
                     f"{node.name}.backward returned {len(in_grads)} gradients, but forward "
                     f"had {len(nexts)} inputs")
-            for i, (nxt, ig) in enumerate(zip(nexts, in_grads)):
+            metas = node.input_meta
+            for i, nxt in enumerate(nexts):
+                ig = in_grads[i]
                 if nxt is None or ig is None:
                     continue
-                ig = _check_and_reduce(node, i, ig)
+                shape, dtype = metas[i]
+                if ig.shape != shape or ig.dtype != dtype:
+                    ig = _check_and_reduce(node, i, ig)
                 if grad_mode._anomaly:
                     _check_finite(node, i, ig)
                 prev = grads.get(nxt)
-                grads[nxt] = ig if prev is None else prev + ig
+                if prev is None:
+                    grads[nxt] = ig
+                elif create_graph:
+                    grads[nxt] = prev + ig  # recorded, for higher derivatives
+                else:
+                    grads[nxt] = ig._make(prev.data + ig.data, None)
             if not retain_graph:
                 node._release()
     finally:
         grad_mode._enabled = prev_mode
+        if gc_was_enabled:
+            gc.enable()
 
     if wanted is None:
         return None

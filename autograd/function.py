@@ -68,8 +68,7 @@ _FREED_MESSAGE = (
     "if you need to access saved tensors after calling backward."
 )
 
-# What ctx.save_for_backward stored for each object, decided when the node is built:
-_SAVED_INPUT, _SAVED_OUTPUT, _SAVED_CONSTANT = 0, 1, 2
+_OUTPUT = object()  # marks "this saved value is the op's own output"
 
 
 class Context:
@@ -82,25 +81,22 @@ class Context:
                       itself) or None when no gradient flows there
       needs_input_grad  per input: whether backward must compute its gradient
       input_meta, output_meta  (shape, dtype) tuples, kept after the graph is freed
+      module          name of the nn.Module whose forward created the node
     """
 
     __slots__ = (
-        "fn", "attrs", "next_functions", "needs_input_grad", "input_meta",
-        "output_meta", "_saved", "_saved_kinds", "_versions", "_released",
-        "_inputs_for_save", "_output_type", "_output_ref", "_hooks", "_retain",
-        "trace", "module", "__dict__", "__weakref__",
+        "fn", "attrs", "next_functions", "needs_input_grad", "input_meta", "output_meta",
+        "_saved", "_saved_refs", "_saved_version", "_released", "_output_type",
+        "_output_ref", "_hooks", "_retain", "trace", "module", "__dict__", "__weakref__",
     )
 
     def __init__(self, fn):
         self.fn = fn
-        self.attrs = None
-        self.next_functions = ()
-        self.needs_input_grad = ()
         self._saved = None
-        self._saved_kinds = None
         self._released = False
         self._hooks = None
         self._retain = None
+        self._output_ref = None
         self.trace = None
         self.module = _module_stack[-1] if _module_stack else None
 
@@ -117,54 +113,55 @@ class Context:
         flow into it; the output comes back as a Tensor whose grad_fn is this node;
         anything else comes back as a constant.
         """
-        if self._released:
-            raise RuntimeError(_FREED_MESSAGE)
-        if self._saved is None:
+        saved = self._saved
+        if saved is None:
+            if self._released:
+                raise RuntimeError(_FREED_MESSAGE)
             return ()
         out = []
-        for value, (kind, ref), version in zip(self._saved, self._saved_kinds, self._versions):
-            if kind == _SAVED_INPUT:
-                if ref._version != version:
-                    raise RuntimeError(
-                        f"one of the variables needed for gradient computation has been "
-                        f"modified by an inplace operation: the input of {self.name} with "
-                        f"shape {ref.shape} is at version {ref._version}; expected version "
-                        f"{version} instead.")
-                out.append(ref)
-            elif kind == _SAVED_OUTPUT:
+        version = 0
+        for value, ref in zip(saved, self._saved_refs):
+            if ref is None:
+                out.append(self._output_type._make(value, None))
+            elif ref is _OUTPUT:
                 out.append(self._output_type._make(value, self))
             else:
-                out.append(self._output_type._make(value, None))
-        return tuple(out)
+                version += ref._version
+                out.append(ref)
+        if version != self._saved_version:  # versions only grow: a changed sum means a write
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: an input of {self.name} (input shapes "
+                f"{[m[0] for m in self.input_meta if m]}) was changed in place after it was "
+                f"saved for backward.")
+        return out
 
-    def _finish_saving(self, inputs, output_raw, output_type):
+    def _finish_saving(self, inputs, output_raw):
         """Classify what forward saved; protect saved arrays from in-place writes."""
-        self._output_type = output_type
-        if self._saved is None:
-            return
-        kinds, versions = [], []
+        refs = []
+        version = 0
         for value in self._saved:
             for t in inputs:
-                if t is not None and value is t.data:
-                    kinds.append((_SAVED_INPUT, t))
-                    versions.append(t._version)
+                if value is t.data:
+                    refs.append(t)
+                    version += t._version
                     break
             else:
-                kinds.append((_SAVED_OUTPUT, None) if value is output_raw else (_SAVED_CONSTANT, None))
-                versions.append(None)
-            if isinstance(value, np.ndarray):
+                refs.append(_OUTPUT if value is output_raw else None)
+            if type(value) is np.ndarray:
                 _protect(value)
-        self._saved_kinds = kinds
-        self._versions = versions
+        self._saved_refs = tuple(refs)
+        self._saved_version = version
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
-        if self._saved is not None:
-            for value in self._saved:
-                if isinstance(value, np.ndarray):
+        saved = self._saved
+        if saved is not None:
+            self._saved = None
+            self._saved_refs = None
+            for value in saved:
+                if type(value) is np.ndarray:
                     _unprotect(value)
-        self._saved = None
-        self._saved_kinds = None
         self._released = True
 
     def __del__(self):
@@ -202,6 +199,18 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
+# Nodes share equal input_meta / needs_input_grad tuples: fewer long-lived objects
+# for the garbage collector to scan in big graphs. Bounded: cleared if it grows large.
+class _MetaCache(dict):
+    def setdefault(self, key, value):
+        if len(self) > 4096:
+            self.clear()
+        return dict.setdefault(self, key, value)
+
+
+_meta_cache = _MetaCache()
+
+
 class _NoGradContext:
     """Stand-in ctx when nothing is recorded: saving is a no-op."""
     __slots__ = ("__dict__",)
@@ -224,52 +233,42 @@ class Function:
     @classmethod
     def apply(cls, *args, **attrs):
         """Run forward on raw data; record a node if any input requires grad."""
-        from .variable import Variable
-
-        record = False
         out_type = None
-        raw = []
+        record = False
         for a in args:
             if isinstance(a, Variable):
-                raw.append(a.data)
                 if out_type is None:
-                    out_type = type(a)._result_type
-                if a.requires_grad:
+                    out_type = a._result_type
+                if a.grad_fn is not None or a._requires_grad:
                     record = True
-            else:
-                raw.append(a)
         if out_type is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input")
-        record = record and grad_mode._enabled
+        raw = [a.data if isinstance(a, Variable) else a for a in args]
 
-        if not record:
+        if not (record and grad_mode._enabled):
             return out_type._make(cls.forward(_NoGradContext(), *raw, **attrs), None)
 
         ctx = Context(cls)
         ctx.attrs = attrs
         result = cls.forward(ctx, *raw, **attrs)
-        nexts, needs, metas = [], [], []
-        inputs = []
-        for a in args:
-            if isinstance(a, Variable):
-                inputs.append(a)
-                metas.append(a._meta())
-                if a.requires_grad:
-                    nexts.append(a.grad_fn if a.grad_fn is not None else a)
-                    needs.append(True)
-                    continue
-            else:
-                inputs.append(None)
-                metas.append(None)
-            nexts.append(None)
-            needs.append(False)
-        ctx.next_functions = tuple(nexts)
-        ctx.needs_input_grad = tuple(needs)
-        ctx.input_meta = tuple(metas)
         out = out_type._make(result, ctx)
+        ctx._output_type = out_type
         ctx.output_meta = out._meta()
-        ctx._finish_saving(inputs, result, out_type)
+        # Edges to the inputs' nodes: a non-leaf's grad_fn, a leaf itself, or None.
+        ctx.next_functions = tuple(
+            (a.grad_fn or (a if a._requires_grad else None)) if isinstance(a, Variable) else None
+            for a in args)
+        needs = tuple(n is not None for n in ctx.next_functions)
+        metas = tuple(a._meta() if isinstance(a, Variable) else None for a in args)
+        # Shared tuples: fewer long-lived objects for the garbage collector to scan.
+        ctx.needs_input_grad = _meta_cache.setdefault(needs, needs)
+        ctx.input_meta = _meta_cache.setdefault(metas, metas)
+        if ctx._saved is not None:
+            ctx._finish_saving([a for a in args if isinstance(a, Variable)], result)
         if grad_mode._anomaly:
             from .anomaly import _creation_trace
             ctx.trace = _creation_trace()
         return out
+
+
+from .variable import Variable  # noqa: E402  (variable -> engine -> function: import last)
