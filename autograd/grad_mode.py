@@ -24,10 +24,16 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            global _enabled
+            prev, _enabled = _enabled, mode
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _enabled = prev
         return wrapper
 
 

@@ -172,13 +172,16 @@ class LogSumExp(Function):
         m = np.max(x, axis=ctx.dims, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         y = np.log(np.sum(np.exp(x - m), axis=ctx.dims, keepdims=True)) + m
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x)
         return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        return _expand_back(grad, ctx) * (x - y).exp()
+        (x,) = ctx.saved_tensors
+        # softmax(x) recomputed with Tensor ops so that double backward sees its
+        # dependence on x (a saved keepdim copy of y would be a constant).
+        softmax = (x - x.logsumexp(dim=ctx.dims, keepdim=True)).exp()
+        return _expand_back(grad, ctx) * softmax
 
 
 class Softmax(Function):
