@@ -246,11 +246,17 @@ class Function:
         raw = [a.data if isinstance(a, Variable) else a for a in args]
 
         if not (record and grad_mode._enabled):
-            return out_type._make(cls.forward(_NoGradContext(), *raw, **attrs), None)
+            try:
+                return out_type._make(cls.forward(_NoGradContext(), *raw, **attrs), None)
+            except ValueError as e:
+                raise _shape_error(cls, raw, e) from None
 
         ctx = Context(cls)
         ctx.attrs = attrs
-        result = cls.forward(ctx, *raw, **attrs)
+        try:
+            result = cls.forward(ctx, *raw, **attrs)
+        except ValueError as e:
+            raise _shape_error(cls, raw, e) from None
         out = out_type._make(result, ctx)
         ctx._output_type = out_type
         ctx.output_meta = out._meta()
@@ -269,6 +275,15 @@ class Function:
             from .anomaly import _creation_trace
             ctx.trace = _creation_trace()
         return out
+
+
+def _shape_error(cls, raw, error):
+    """NumPy's broadcasting errors, restated with the op's name and its input shapes."""
+    message = str(error)
+    if "broadcast" in message and not message.startswith(cls.__name__.lower()):
+        shapes = " and ".join(str(np.shape(r)) for r in raw if isinstance(r, np.ndarray))
+        message = f"{cls.__name__.lower()}: shapes {shapes} cannot be broadcast together"
+    return ValueError(message)
 
 
 from .variable import Variable  # noqa: E402  (variable -> engine -> function: import last)
