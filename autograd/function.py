@@ -249,14 +249,14 @@ class Function:
             try:
                 return out_type._make(cls.forward(_NoGradContext(), *raw, **attrs), None)
             except ValueError as e:
-                raise _shape_error(cls, raw, e) from e
+                _reraise(cls, raw, e)
 
         ctx = Context(cls)
         ctx.attrs = attrs
         try:
             result = cls.forward(ctx, *raw, **attrs)
         except ValueError as e:
-            raise _shape_error(cls, raw, e) from e
+            _reraise(cls, raw, e)
         out = out_type._make(result, ctx)
         ctx._output_type = out_type
         ctx.output_meta = out._meta()
@@ -277,14 +277,15 @@ class Function:
         return out
 
 
-def _shape_error(cls, raw, error):
+def _reraise(cls, raw, error):
     """NumPy's broadcasting errors, restated with the op's name and its input shapes
     (a RuntimeError, as in PyTorch); other errors pass through unchanged."""
     message = str(error)
     if "broadcast" in message and not message.startswith(cls.__name__.lower()):
         shapes = " and ".join(str(np.shape(r)) for r in raw if isinstance(r, np.ndarray))
-        return RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} cannot be broadcast together")
-    return error
+        raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} cannot be broadcast "
+                           f"together") from None
+    raise error
 
 
 from .variable import Variable  # noqa: E402  (variable -> engine -> function: import last)
