@@ -110,7 +110,8 @@ class Pow(Function):
         da, db = ctx.needs_input_grad
         ga = gb = None
         if da:
-            ga = Where.apply(b == 0, grad * 0.0, grad * (b * a ** (b - 1.0)))
+            # 0 · 0^-1 would be nan: mask only that point, so d(ga)/db stays right at b == 0
+            ga = Where.apply((b == 0) & (a == 0), grad * 0.0, grad * (b * a ** (b - 1.0)))
         if db:
             zero_base = (a == 0) & (b >= 0)  # d(0^b)/db taken as 0, as PyTorch does
             safe_a = Where.apply(zero_base, a * 0.0 + 1.0, a)
