@@ -1,0 +1,61 @@
+"""ndgrad's neural-network library, in the style of ``torch.nn``.
+
+* ``Module``, ``Parameter`` and the containers ``Sequential``, ``ModuleList``, ``ModuleDict``
+  (module.py)
+* layers: ``Linear``, ``Conv1d``, ``Conv2d``, ``ConvTranspose2d``, pooling, batch norm,
+  dropout, activations, losses (linear.py, conv.py, pooling.py, normalization.py,
+  dropout.py, activation.py, loss.py), all calling ``nn.functional``
+* ``nn.init`` (weight initialisation), ``nn.optim`` (optimizers and LR schedulers),
+  ``nn.save`` / ``nn.load`` (state dicts as .npz), data utilities (``Dataset``,
+  ``TensorDataset``, ``DataLoader``, MNIST loaders; nn/data.py)
+"""
+import os as _os
+
+
+def _check_autograd():
+    """Fail early, and clearly, if ``import autograd`` finds some other package.
+
+    An unrelated PyPI project (HIPS autograd) is also imported as ``autograd``; if it is
+    installed, it can shadow this project's engine and every import below would fail in
+    a confusing way."""
+    here = _os.path.dirname(_os.path.dirname(_os.path.realpath(__file__)))
+    try:
+        import autograd
+    except ImportError as e:
+        raise ImportError(f"nn needs ndgrad's autograd package (expected in {here}), but "
+                          f"'import autograd' failed: {e}") from e
+    found = getattr(autograd, "__file__", None)
+    ours = (found is not None
+            and _os.path.dirname(_os.path.dirname(_os.path.realpath(found))) == here
+            and hasattr(autograd, "Function") and hasattr(autograd, "Scalar"))
+    if not ours:
+        raise ImportError(
+            f"'import autograd' found a different package: {found or autograd!r}, not "
+            f"ndgrad's engine in {_os.path.join(here, 'autograd')}. Probably the unrelated "
+            f"PyPI project 'autograd' is installed and shadows it: run `pip uninstall "
+            f"autograd` (or run from the ndgrad checkout).")
+
+
+_check_autograd()
+
+from . import init  # noqa: E402
+from .module import Parameter, Module, Sequential, ModuleList, ModuleDict  # noqa: E402
+
+from . import optim  # noqa: E402
+from .serialization import save, load  # noqa: E402
+from .data import (Dataset, ArrayDataset, TensorDataset, Subset, random_split,  # noqa: E402
+                   DataLoader, default_collate)
+from . import data  # noqa: E402
+
+# TODO(nn-modules): nn/functional.py is being written; the layers import it. Until it is
+# committed, import them only if it exists (remove this guard once it lands).
+if _os.path.exists(_os.path.join(_os.path.dirname(__file__), "functional.py")):
+    from . import functional  # noqa: E402
+    from .linear import Identity, Linear, Flatten, Unflatten  # noqa: E402
+    from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
+    from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: E402
+    from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402
+    from .dropout import Dropout  # noqa: E402
+    from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, LogSoftmax  # noqa: E402
+    from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss,  # noqa: E402
+                       BCEWithLogitsLoss)

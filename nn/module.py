@@ -1,0 +1,749 @@
+"""Module, Parameter and the containers (like ``torch.nn.Module`` and friends).
+
+A ``Module`` keeps three ordered registries, filled by plain attribute assignment::
+
+    self.weight = Parameter(...)     ->  self._parameters["weight"]
+    self.fc = Linear(4, 2)           ->  self._modules["fc"]
+    self.register_buffer("running_mean", zeros(4))   ->  self._buffers["running_mean"]
+
+Everything else (``parameters()``, ``state_dict()``, ``train()``, ``repr``) walks those
+registries. Attribute reads of registered names go through ``__getattr__``, which looks
+them up in the registries (they are not stored in the instance ``__dict__``).
+
+Calling a module runs ``forward`` and, while it runs, pushes the module's qualified name
+(``"features.0"``, as in ``named_modules()``) onto ``autograd.function._module_stack``:
+every graph node created inside records it as ``ctx.module``. A module called on its own
+(not from the forward of a module that contains it) is named after its class (``"Conv2d"``),
+and its descendants are named relative to it.
+"""
+import itertools
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+
+import numpy as np
+
+from autograd import Tensor, no_grad
+from autograd import function as _function
+
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module's learnable weight: assigning one to a module attribute
+    registers it, and ``requires_grad`` defaults to True. The results of ops on a
+    Parameter (and ``detach()``) are plain Tensors."""
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty((0,), dtype=np.float32)
+        # Share the array of a Tensor or ndarray, like torch.nn.Parameter shares storage.
+        super().__init__(data.data if isinstance(data, Tensor) else data,
+                         requires_grad=requires_grad)
+
+    @classmethod
+    def _make(cls, data, grad_fn):
+        return Tensor._make(data, grad_fn)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        # copy.deepcopy / pickle: a fresh Parameter with copied data and grad.
+        return (_rebuild_parameter, (self.data, self._requires_grad, self.grad))
+
+
+def _rebuild_parameter(data, requires_grad, grad):
+    p = Parameter(data, requires_grad=requires_grad)
+    p.grad = grad
+    return p
+
+
+# ---------------------------------------------------------------------------- naming
+_running = []            # (module, prefix of its descendants' names) per forward in progress
+_structure_version = 0   # bumped whenever a submodule is added or removed anywhere
+
+
+def _structure_changed():
+    global _structure_version
+    _structure_version += 1
+
+
+class _RemovableHandle:
+    """Returned by ``register_forward_hook``; ``handle.remove()`` unregisters the hook."""
+    _ids = itertools.count()
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.id = next(self._ids)
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _addindent(s, num_spaces):
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    return lines[0] + "\n" + "\n".join(" " * num_spaces + line for line in lines[1:])
+
+
+def _typename(value):
+    return type(value).__module__ + "." + type(value).__qualname__ \
+        if not isinstance(value, Tensor) else "Tensor"
+
+
+def _check_name(kind, name):
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+
+
+class Module:
+    """Base class of all layers and models. Subclasses call ``super().__init__()`` first,
+    assign parameters and submodules as attributes, and define ``forward``."""
+
+    training: bool
+
+    def __init__(self):
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent_buffers_set"] = set()
+        d["_modules"] = {}
+        d["_forward_pre_hooks"] = {}
+        d["_forward_hooks"] = {}
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  f'"forward" function')
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        scope, prefix = self._scope()
+        stack = _function._module_stack
+        stack.append(scope)
+        _running.append((self, prefix))
+        try:
+            if self._forward_pre_hooks:
+                for hook in list(self._forward_pre_hooks.values()):
+                    result = hook(self, args)
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            out = self.forward(*args, **kwargs)
+            if self._forward_hooks:
+                for hook in list(self._forward_hooks.values()):
+                    result = hook(self, args, out)
+                    if result is not None:
+                        out = result
+        finally:
+            stack.pop()
+            _running.pop()
+        return out
+
+    def _scope(self):
+        """(this call's qualified name, prefix for its descendants' names)."""
+        if _running:
+            parent, prefix = _running[-1]
+            rel = parent._descendant_names().get(id(self))
+            if rel:
+                name = prefix + rel
+                return name, name + "."
+            if rel == "":  # a module calling itself
+                return _function._module_stack[-1], prefix
+        return type(self).__name__, ""
+
+    def _descendant_names(self):
+        """id(module) -> name relative to self, for self and all its descendants (cached)."""
+        cache = self.__dict__.get("_names_cache")
+        if cache is None or cache[0] != _structure_version:
+            names = {}
+            for name, m in self.named_modules():
+                names[id(m)] = name
+            cache = (_structure_version, names)
+            self.__dict__["_names_cache"] = cache
+        return cache[1]
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before ``forward``; it may return new args."""
+        handle = _RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after ``forward``; it may return a new output."""
+        handle = _RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._remove_from(name, d, self._buffers, self._modules)
+            self.register_parameter(name, value)
+            return
+        if params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                f"(nn.Parameter or None expected)")
+            params[name] = None
+            return
+        modules = d.get("_modules")
+        if isinstance(value, Module):
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._remove_from(name, d, self._parameters, self._buffers)
+            modules[name] = value
+            _structure_changed()
+            return
+        if modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                                f"(nn.Module or None expected)")
+            modules[name] = None
+            _structure_changed()
+            return
+        buffers = d.get("_buffers")
+        if buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                f"(Tensor or None expected)")
+            buffers[name] = value
+            return
+        object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _remove_from(name, *dicts):
+        for dct in dicts:
+            dct.pop(name, None)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: registered names live in the registries.
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            reg = d.get(registry)
+            if reg is not None and name in reg:
+                return reg[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._buffers:
+            del self._buffers[name]
+            self._non_persistent_buffers_set.discard(name)
+        elif name in self._modules:
+            del self._modules[name]
+            _structure_changed()
+        else:
+            object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_names_cache", None)  # holds ids of this process's objects
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter or None) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_name("parameter", name)
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                            f"(nn.Parameter or None required)")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a non-learnable Tensor (e.g. running statistics) that ``state_dict``
+        saves (unless ``persistent=False``) and ``to(dtype)`` converts."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_name("buffer", name)
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                            f"(Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name, module):
+        """Register ``module`` (a Module or None) as a child called ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        _check_name("module", name)
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+        _structure_changed()
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The submodule at a dotted path such as ``"features.0"`` (``""`` is self)."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if not isinstance(mod, Module) or item not in mod._modules:
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = mod._modules[item]
+        return mod
+
+    def get_parameter(self, target):
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
+        return mod._parameters[name]
+
+    # ------------------------------------------------------------------ iteration
+    def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for k, v in get_members(module):
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield (module_prefix + "." + k if module_prefix else k), v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs, e.g. ``("0.weight", p)``; shared ones once."""
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse,
+                                   remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
+                                   remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self (named ``prefix``, "" by default) and every
+        descendant, depth first, each shared module once."""
+        if memo is None:
+            memo = set()
+        if id(self) in memo:
+            return
+        if remove_duplicate:
+            memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is None:
+                continue
+            yield from m.named_modules(memo, prefix + "." + name if prefix else name,
+                                       remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def num_parameters(self, trainable_only=False):
+        """Total number of scalar weights (only those requiring grad if ``trainable_only``)."""
+        return sum(p.data.size for p in self.parameters()
+                   if p.requires_grad or not trainable_only)
+
+    # ------------------------------------------------------------------ modes and grads
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad = Tensor(np.zeros_like(p.data))
+
+    def apply(self, fn):
+        """Call ``fn(m)`` on every submodule (children first) and on self; returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------ dtype
+    def _cast(self, dtype):
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got {dtype}")
+        for m in self.modules():
+            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
+                if t is None or t.data.dtype.kind != "f" or t.data.dtype == dtype:
+                    continue
+                t.data = t.data.astype(dtype)
+                t._version += 1
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dtype))
+        return self
+
+    def to(self, *args, dtype=None, **kwargs):
+        """``to(dtype)`` casts floating point parameters and buffers in place (the same
+        Parameter objects); device arguments (``"cpu"``) are accepted and ignored."""
+        for a in args:
+            if isinstance(a, str) and a.startswith("cpu") or a is None:
+                continue
+            dtype = a
+        if dtype is None:
+            return self
+        return self._cast(dtype)
+
+    def float(self):
+        return self._cast(np.float32)
+
+    def double(self):
+        return self._cast(np.float64)
+
+    def cpu(self):
+        return self
+
+    # ------------------------------------------------------------------ state dict
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict of every parameter and persistent buffer by dotted name
+        (``"0.weight"``, ``"bn.running_mean"``). Values are detached Tensors sharing the
+        module's arrays (copy them to keep a snapshot), or the Parameters themselves
+        with ``keep_vars=True``."""
+        if destination is None:
+            destination = OrderedDict()
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = b if keep_vars else b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(destination, prefix + name + ".", keep_vars)
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values (Tensors or NumPy arrays, e.g. from ``nn.load``) into the parameters
+        and buffers, in place. With ``strict`` (the default) missing and unexpected keys are
+        errors; a shape mismatch is always an error. Returns ``(missing_keys,
+        unexpected_keys)``."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing, errors = [], []
+        expected = set()
+        for module_prefix, m in self.named_modules():
+            p = module_prefix + "." if module_prefix else ""
+            locals_ = [(n, t) for n, t in m._parameters.items() if t is not None]
+            locals_ += [(n, t) for n, t in m._buffers.items()
+                        if t is not None and n not in m._non_persistent_buffers_set]
+            for name, target in locals_:
+                key = p + name
+                expected.add(key)
+                if key not in state_dict:
+                    missing.append(key)
+                    continue
+                value = state_dict[key]
+                arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+                if not isinstance(arr, np.ndarray):
+                    arr = np.asarray(arr)
+                if arr.shape != target.data.shape:
+                    errors.append(f"size mismatch for {key}: copying a param with shape "
+                                  f"{arr.shape} from checkpoint, the shape in current model is "
+                                  f"{target.data.shape}.")
+                    continue
+                _copy_into(target, arr)
+        unexpected = [k for k in state_dict if k not in expected]
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
+                               + "\n\t".join(errors))
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ printing
+    def _get_name(self):
+        return type(self).__name__
+
+    def extra_repr(self):
+        """Text shown inside ``Name(...)`` before the children (override in layers)."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({key}): " + _addindent(repr(m), 2) for key, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+
+def _copy_into(target, arr):
+    """Write ``arr`` into ``target`` (cast to its dtype). If a live graph saved the old
+    array (it is read-only then), give the target a fresh array instead: that graph keeps
+    the values it saw."""
+    with no_grad():
+        if target.data.flags.writeable:
+            np.copyto(target.data, arr, casting="unsafe")
+        else:
+            target.data = arr.astype(target.data.dtype, copy=True)
+        target._version += 1
+
+
+# ============================================================================ containers
+class Sequential(Module):
+    """Runs its modules in order: ``Sequential(Conv2d(1, 8, 3), ReLU())`` or
+    ``Sequential(OrderedDict([("conv", Conv2d(1, 8, 3)), ("act", ReLU())]))``."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for key, module in args[0].items():
+                self.add_module(key, module)
+        else:
+            for idx, module in enumerate(args):
+                self.add_module(str(idx), module)
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+    def _index(self, idx):
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % n
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        keys = list(self._modules)
+        return self._modules[keys[self._index(idx)]]
+
+    def __setitem__(self, idx, module):
+        key = list(self._modules)[self._index(idx)]
+        setattr(self, key, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        for key in (keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]):
+            del self._modules[key]
+        # Keep the keys 0, 1, 2, ... like torch (only if they were numbered).
+        items = list(self._modules.items())
+        if all(k.isdigit() for k, _ in items):
+            self._modules.clear()
+            self._modules.update((str(i), m) for i, (_, m) in enumerate(items))
+        _structure_changed()
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class")
+        return Sequential(*self, *other)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        if index < 0:
+            index += n
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        self._modules.update((str(i), m) for i, m in enumerate(mods))
+        _structure_changed()
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters the parent module sees (a plain Python list
+    would hide them). Indexable, iterable, with ``append``/``extend``/``insert``."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _index(self, idx):
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return str(idx % n)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self._modules.values())[idx])
+        return self._modules[self._index(idx)]
+
+    def __setitem__(self, idx, module):
+        self.add_module(self._index(idx), module)
+
+    def __delitem__(self, idx):
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._modules.clear()
+        self._modules.update((str(i), m) for i, m in enumerate(mods))
+        _structure_changed()
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+        return self
+
+
+class ModuleDict(Module):
+    """A dict of modules (insertion ordered) whose parameters the parent module sees."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+        _structure_changed()
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key):
+        module = self._modules.pop(key)
+        _structure_changed()
+        return module
+
+    def clear(self):
+        self._modules.clear()
+        _structure_changed()
+
+    def update(self, modules):
+        items = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in items:
+            self[key] = module
