@@ -70,6 +70,20 @@ def _check_finite(node, i, g):
             f"input {i}. The op was created at:\n{where}")
 
 
+def _own(g, handed_out):
+    """``g`` detached, as a writeable array of its own, so that ``.grad`` can be changed in
+    place (``grad.zero_()``, clipping) without touching another tensor's gradient or the
+    caller's upstream gradient: ops pass gradients through unchanged (Add gives both inputs
+    the same one) and broadcast them as read-only views (the backward of sum)."""
+    data = g.data
+    if type(data) is not np.ndarray:  # Scalar: floats are immutable
+        return g.detach()
+    if id(data) in handed_out or not (data.flags.owndata and data.flags.writeable):
+        data = np.array(data)
+    handed_out.add(id(data))
+    return g._make(data, None)
+
+
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                  inputs=None, allow_unused=False, accumulate=True):
     """Backpropagate ``root_grads`` from ``roots``.
@@ -90,6 +104,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
         wanted = {}
         for t in inputs:
             wanted[t.grad_fn if t.grad_fn is not None else t] = None
+
+    # ids of arrays already visible to the user (root gradients, .grad of earlier nodes
+    # in this pass): a .grad must not share memory with them (see _own).
+    handed_out = {id(g.data) for g in root_grads}
 
     order = topological_order(root_nodes)
     prev_mode = grad_mode._enabled
@@ -113,7 +131,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                         wanted[node] = g
                 elif accumulate:
                     if not create_graph:
-                        g = g.detach()
+                        g = _own(g, handed_out)
                     node.grad = g if node.grad is None else node.grad + g
                 continue
 
@@ -125,7 +143,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             if node._retain is not None:
                 t = node._retain()
                 if t is not None:
-                    gg = g if create_graph else g.detach()
+                    gg = g if create_graph else _own(g, handed_out)
                     t.grad = gg if t.grad is None else t.grad + gg
             if wanted is not None and node in wanted:
                 wanted[node] = g
