@@ -26,8 +26,8 @@ def _infer_array(data, dtype=None):
             data = [x.data if isinstance(x, Tensor) else x for x in data]
         arr = np.asarray(data)
         if dtype is None:
-            if arr.dtype == np.float64:
-                arr = arr.astype(default_dtype)
+            if arr.dtype == np.float64 and not isinstance(data, np.generic):
+                arr = arr.astype(default_dtype)  # a NumPy scalar keeps its dtype, as in torch
             elif arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.generic):
                 arr = arr.astype(np.int64)
     if dtype is not None:
@@ -110,7 +110,8 @@ class Tensor(Variable):
                 return np.asarray(value, dtype=self.data.dtype)
             if isinstance(value, float):
                 return np.asarray(value, dtype=default_dtype)
-            return np.asarray(value, dtype=self.data.dtype if kind in "iub" else None)
+            # an int with a bool tensor promotes to int64 (True + 1 == 2), as in torch
+            return np.asarray(value, dtype=self.data.dtype if kind in "iu" else None)
         return _infer_array(value)
 
     def _wrap(self, other):
@@ -180,8 +181,11 @@ class Tensor(Variable):
         return int(self.data)
 
     def __repr__(self):
+        # Like torch: integral floats as "1.", otherwise 4 fixed decimals ("0.1000").
+        finite = self.data[np.isfinite(self.data)] if self.dtype.kind == "f" else None
+        fixed = finite is not None and bool(np.any(finite != np.round(finite)))
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4,
-                               floatmode="maxprec_equal" if self.dtype.kind == "f" else "maxprec")
+                               floatmode="fixed" if fixed else "maxprec_equal")
         extras = []
         if self.data.dtype not in (default_dtype, np.dtype(np.int64), np.dtype(bool)):
             extras.append(f"dtype={self.data.dtype}")
@@ -202,6 +206,7 @@ class Tensor(Variable):
     def __rtruediv__(self, other): return O.Div.apply(self._wrap(other), self)
     def __neg__(self): return O.Neg.apply(self)
     def __pos__(self): return self
+    def __abs__(self): return O.Abs.apply(self)
 
     def __pow__(self, other):
         if isinstance(other, numbers.Number) and not isinstance(other, bool):
