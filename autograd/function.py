@@ -199,6 +199,30 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
+class _ValueRecord:
+    """A Scalar node's value, its raw inputs and (after backward) its gradient.
+
+    Scalar graphs are for teaching, so each node keeps its numbers (a few floats)
+    for ``draw_graph`` and ``explain_backward`` even after the intermediate Scalars
+    are gone. It is also the node's ``_retain`` hook, so the engine accumulates the
+    node's gradient into ``grad`` exactly as for ``retain_grad()`` (detached)."""
+    __slots__ = ("data", "inputs", "_grad")
+
+    def __init__(self, data, inputs):
+        self.data, self.inputs, self._grad = data, inputs, None
+
+    def __call__(self):  # the engine calls node._retain() to get the value to fill
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = None if value is None else value.detach()
+
+
 # Nodes share equal input_meta / needs_input_grad tuples: fewer long-lived objects
 # for the garbage collector to scan in big graphs. Bounded: cleared if it grows large.
 class _MetaCache(dict):
@@ -260,6 +284,8 @@ class Function:
         out = out_type._make(result, ctx)
         ctx._output_type = out_type
         ctx.output_meta = out._meta()
+        if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
+            ctx._output_ref = ctx._retain = _ValueRecord(out.data, tuple(raw))
         # Edges to the inputs' nodes: a non-leaf's grad_fn, a leaf itself, or None.
         ctx.next_functions = tuple(
             (a.grad_fn or (a if a._requires_grad else None)) if isinstance(a, Variable) else None

@@ -128,3 +128,4 @@ class Scalar(Variable):
 
 
 Scalar._result_type = Scalar
+Scalar._keeps_values = True
