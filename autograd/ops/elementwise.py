@@ -109,11 +109,13 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         da, db = ctx.needs_input_grad
         ga = gb = None
+        # Masks from the raw values (arrays, or floats for Scalar): constants in any case.
         if da:
             # 0 · 0^-1 would be nan: mask only that point, so d(ga)/db stays right at b == 0
-            ga = Where.apply((b == 0) & (a == 0), grad * 0.0, grad * (b * a ** (b - 1.0)))
+            undefined = (b.data == 0) & (a.data == 0)
+            ga = Where.apply(undefined, grad * 0.0, grad * (b * a ** (b - 1.0)))
         if db:
-            zero_base = (a == 0) & (b >= 0)  # d(0^b)/db taken as 0, as PyTorch does
+            zero_base = (a.data == 0) & (b.data >= 0)  # d(0^b)/db taken as 0, as PyTorch does
             safe_a = Where.apply(zero_base, a * 0.0 + 1.0, a)
             gb = Where.apply(zero_base, grad * 0.0, grad * y * safe_a.log())
         return ga, gb

@@ -1,0 +1,196 @@
+"""Scalar: one float per node, on the same Function/Context/engine code as Tensor."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import autograd as A
+from autograd import Scalar, Tensor
+
+
+def test_sigmoid_circuit_exact():
+    w0, x0, w1, x1, w2 = map(Scalar, (2.0, -1.0, -3.0, -2.0, -3.0))
+    f = 1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
+    f.backward()
+    assert round(f.data, 2) == 0.73
+    assert [round(v.grad.data, 2) for v in (w0, x0, w1, x1, w2)] == [-0.20, 0.39, -0.39, -0.59,
+                                                                      0.20]
+    s = 1 / (1 + math.exp(-1.0))
+    ds = s * (1 - s)  # the sigmoid gate's local gradient, times each input's multiplier
+    for v, mult in ((w0, -1.0), (x0, 2.0), (w1, -2.0), (x1, -3.0), (w2, 1.0)):
+        assert v.grad.data == pytest.approx(ds * mult, rel=1e-12)
+
+
+def test_scalar_grad_is_a_scalar_and_ops_record_nodes():
+    a, b = Scalar(3.0), Scalar(-2.0)
+    c = a * b + a
+    assert isinstance(c, Scalar) and c.grad_fn.name == "Add" and not c.is_leaf
+    c.backward()
+    assert isinstance(a.grad, Scalar) and a.grad.data == -1.0 and b.grad.data == 3.0
+
+
+def test_python_numbers_on_either_side():
+    x = Scalar(2.0)
+    cases = [(x + 1, 3.0), (1 + x, 3.0), (x - 1, 1.0), (1 - x, -1.0), (x * 3, 6.0),
+             (3 * x, 6.0), (x / 4, 0.5), (4 / x, 2.0), (x ** 3, 8.0), (2 ** x, 4.0), (-x, -2.0)]
+    for y, value in cases:
+        assert isinstance(y, Scalar) and y.data == pytest.approx(value)
+
+
+def test_scalar_with_tensor_raises():
+    with pytest.raises(TypeError, match="Scalar"):
+        Scalar(1.0) + Tensor([1.0])
+    with pytest.raises(TypeError):
+        Scalar(1.0) + "a"
+
+
+@pytest.mark.parametrize("value, relu_grad, abs_grad", [(2.0, 1.0, 1.0), (-2.0, 0.0, -1.0),
+                                                         (0.0, 0.0, 0.0)])
+def test_kinks_follow_torch(value, relu_grad, abs_grad):
+    x = Scalar(value)
+    x.relu().backward()
+    assert x.grad.data == relu_grad
+    y = Scalar(value)
+    y.abs().backward()
+    assert y.grad.data == abs_grad
+
+
+def test_comparisons():
+    assert bool(Scalar(2.0) > 1) and not bool(Scalar(2.0) < 1)
+    assert bool(Scalar(2.0) >= 2.0) and bool(Scalar(2.0) <= 2.0)
+
+
+def test_repr_round_float():
+    s = Scalar(1.23456, name="w")
+    assert repr(s) == "Scalar(w: data=1.2346, grad=None)"
+    assert round(s, 2) == 1.23 and float(s) == 1.23456 and s.item() == 1.23456
+
+
+def test_scalar_engine_semantics():
+    x = Scalar(1.5)
+    h = x.tanh()
+    y = h * h + h
+    y.backward(retain_graph=True)
+    g = x.grad.data
+    y.backward()
+    assert x.grad.data == pytest.approx(2 * g)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    seen = []
+    z = Scalar(2.0)
+    z.register_hook(lambda gr: seen.append(gr.data))
+    (z * 5).backward()
+    assert seen == [5.0]
+    with A.no_grad():
+        assert (z * 2).grad_fn is None
+
+
+def test_scalar_create_graph_second_derivative():
+    x = Scalar(0.7)
+    y = x ** 3
+    (g,) = A.grad(y, x, create_graph=True)
+    assert g.data == pytest.approx(3 * 0.49)
+    g.backward()
+    assert x.grad.data == pytest.approx(6 * 0.7)
+
+
+def test_deep_scalar_chain():
+    x = Scalar(1.0)
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0001
+    y.backward()
+    assert x.grad.data == pytest.approx(1.0001 ** 20_000, rel=1e-9)
+
+
+# ------------------------------------------------------------------ Scalar == 0-d Tensor
+UNARY = {
+    "exp": lambda v: (v * 0.3).exp(), "tanh": lambda v: v.tanh(),
+    "sigmoid": lambda v: v.sigmoid(), "relu": lambda v: v.relu(), "abs": lambda v: v.abs(),
+    "log": lambda v: (v * v + 1.0).log(), "sqrt": lambda v: (v * v + 0.5).sqrt(),
+    "square": lambda v: v ** 2, "neg": lambda v: -v, "recip": lambda v: 1.0 / (v * v + 1.0),
+}
+BINARY = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (b * b + 1.0), "pow": lambda a, b: (a * a + 0.5) ** (b * 0.3),
+}
+
+
+@st.composite
+def programs(draw):
+    """A random straight-line program over two inputs: a list of (op, operand indices)."""
+    steps = []
+    n = 2
+    for _ in range(draw(st.integers(1, 8))):
+        if draw(st.booleans()):
+            steps.append(("u", draw(st.sampled_from(sorted(UNARY))), draw(st.integers(0, n - 1))))
+        else:
+            steps.append(("b", draw(st.sampled_from(sorted(BINARY))),
+                          draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
+        n += 1
+    return steps
+
+
+def _run(program, a, b):
+    values = [a, b]
+    for step in program:
+        if step[0] == "u":
+            values.append(UNARY[step[1]](values[step[2]]))
+        else:
+            values.append(BINARY[step[1]](values[step[2]], values[step[3]]))
+    out = values[-1]
+    for v in values[2:-1]:  # use every intermediate, so the graph has diamonds
+        out = out + v * 0.1
+    return out
+
+
+@given(program=programs(), a=st.floats(-2, 2), b=st.floats(-2, 2))
+def test_scalar_graph_matches_tensor_graph(program, a, b):
+    sa, sb = Scalar(a), Scalar(b)
+    ta = Tensor(np.array(a), requires_grad=True)
+    tb = Tensor(np.array(b), requires_grad=True)
+    s, t = _run(program, sa, sb), _run(program, ta, tb)
+    assert s.data == pytest.approx(t.item(), rel=1e-9, abs=1e-12)
+    s.backward()
+    t.backward()
+    for sv, tv in ((sa, ta), (sb, tb)):
+        sg = 0.0 if sv.grad is None else sv.grad.data
+        tg = 0.0 if tv.grad is None else tv.grad.item()
+        assert sg == pytest.approx(tg, rel=1e-9, abs=1e-12)
+
+
+@given(seed=st.integers(0, 2 ** 16), sizes=st.tuples(st.integers(1, 3), st.integers(1, 4),
+                                                       st.integers(1, 3)))
+def test_scalar_mlp_matches_tensor_mlp(seed, sizes):
+    """A 2-layer tanh MLP written neuron by neuron in Scalars gives the same loss and
+    gradients as the same MLP written with Tensor matmuls."""
+    n_in, n_hidden, n_out = sizes
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n_in)
+    W1, b1 = rng.standard_normal((n_hidden, n_in)), rng.standard_normal(n_hidden)
+    W2, b2 = rng.standard_normal((n_out, n_hidden)), rng.standard_normal(n_out)
+    target = rng.standard_normal(n_out)
+
+    sW1 = [[Scalar(v) for v in row] for row in W1]
+    sb1 = [Scalar(v) for v in b1]
+    sW2 = [[Scalar(v) for v in row] for row in W2]
+    sb2 = [Scalar(v) for v in b2]
+    hidden = [sum((w * xi for w, xi in zip(row, x)), b).tanh() for row, b in zip(sW1, sb1)]
+    out = [sum((w * h for w, h in zip(row, hidden)), b) for row, b in zip(sW2, sb2)]
+    s_loss = sum(((o - t) ** 2 for o, t in zip(out, target)), Scalar(0.0, requires_grad=False))
+    s_loss.backward()
+
+    tW1, tb1 = Tensor(W1, requires_grad=True), Tensor(b1, requires_grad=True)
+    tW2, tb2 = Tensor(W2, requires_grad=True), Tensor(b2, requires_grad=True)
+    h = (tW1 @ Tensor(x) + tb1).tanh()
+    t_loss = ((tW2 @ h + tb2 - target) ** 2).sum()
+    t_loss.backward()
+
+    assert s_loss.data == pytest.approx(t_loss.item(), rel=1e-10)
+    np.testing.assert_allclose([[w.grad.data for w in row] for row in sW1], tW1.grad.data,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([b.grad.data for b in sb1], tb1.grad.data, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([[w.grad.data for w in row] for row in sW2], tW2.grad.data,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([b.grad.data for b in sb2], tb2.grad.data, rtol=1e-9, atol=1e-12)
