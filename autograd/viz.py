@@ -312,6 +312,15 @@ def _node_grad(ctx):
     return None if holder is None else holder.grad
 
 
+def _recorded_grad(ctx):
+    """What the last backward left for a non-leaf: the Scalar record's gradient, or the
+    retained tensor's ``.grad``."""
+    rec = _node_record(ctx)
+    if rec is not None and rec.grad is not None:
+        return rec.grad
+    return _node_grad(ctx)
+
+
 def _known_values(nodes):
     """Values of intermediate results still reachable while the graph is alive:
     a node's saved output, a consumer's saved input, a retained tensor."""
@@ -947,15 +956,9 @@ def explain_backward(root, grad_output=None, params=None, print_table=True):
                 final[names[id(node)]] = g if replayed else node.grad
                 continue
             rec = _node_record(node) if scalar else None
-            if not replayed:
-                g_recorded = rec.grad if rec is not None else None
-                final[names[id(node)]] = g_recorded if g_recorded is not None else _node_grad(node)
-            else:
-                final[names[id(node)]] = g
-            g_number = None
-            if scalar:
-                src = g if replayed else (rec.grad if rec is not None else None)
-                g_number = None if src is None else float(src.data)
+            known = g if replayed else _recorded_grad(node)
+            final[names[id(node)]] = known
+            g_number = float(known.data) if scalar and known is not None else None
             step = BackwardStep(index=len(steps) + 1, node=names[id(node)], op=node.name,
                                 upstream_shape=node.output_meta[0], rule=rule_for(node),
                                 module=node.module, upstream=g, upstream_value=g_number)
@@ -1003,7 +1006,7 @@ def explain_backward(root, grad_output=None, params=None, print_table=True):
                     if replayed:
                         inp.value = float(ig.data)
                     else:
-                        total = nxt.grad if type(nxt) is not Context else _node_grad(nxt)
+                        total = nxt.grad if type(nxt) is not Context else _recorded_grad(nxt)
                         inp.value = None if total is None else float(_array(total))
                 step.inputs.append(inp)
             steps.append(step)

@@ -546,3 +546,20 @@ def test_explain_backward_accumulation_and_custom_functions():
     lines = autograd.explain_backward(b, print_table=False).lines
     assert lines[1:] == ["grad_a = grad_L · a = 1.0 · 3.0 = 3.0",
                          "grad_a += grad_L · a = 1.0 · 3.0 = 3.0"]
+
+
+def test_intermediates_named_through_params_and_retained():
+    (w0, x0, w1, x1, w2) = (Scalar(v, name=n) for v, n in
+                            zip((2.0, -1.0, -3.0, -2.0, -3.0), ("w0", "x0", "w1", "x1", "w2")))
+    dot_ = w0 * x0 + w1 * x1 + w2
+    f = dot_.sigmoid()
+    dot_.retain_grad()                     # replaces the node's own record of its gradient
+    f.backward()
+    assert dot_.grad.data == pytest.approx(0.1966, abs=1e-4)
+    names = {"dot": dot_, "f": f}
+    lines = autograd.explain_backward(f, params=names, print_table=False).lines
+    assert lines[:2] == ["grad_f = 1.0",
+                         "grad_dot = grad_f · (1-f)·f = 1.0 · (1-0.7311)·0.7311 = 0.1966"]
+    d = dot(f, params=names)
+    assert d.exact("{ dot | data 1.0000 | grad 0.1966 }")
+    assert d.exact("{ f | data 0.7311 | grad 1.0000 }")
