@@ -52,7 +52,34 @@ def _unprotect(arr):
     entry[1] -= 1
     if entry[1] == 0:
         del _protected[id(arr)]
+        if not _make_writeable(arr):
+            # A view whose base is still protected (saved by another node): NumPy refuses
+            # until the base is writeable again, so retry after later releases.
+            _pending.append(arr)
+        elif _pending:
+            _retry_pending()
+
+
+_pending = []  # released views waiting for their base to become writeable
+
+
+def _make_writeable(arr):
+    try:
         arr.flags.writeable = True
+        return True
+    except ValueError:
+        return False
+
+
+def _retry_pending():
+    progress = True
+    while progress and _pending:
+        waiting = _pending[:]
+        _pending.clear()
+        for a in waiting:
+            if not _make_writeable(a):
+                _pending.append(a)
+        progress = len(_pending) < len(waiting)
 
 
 # Names of the nn.Modules whose forward is running (innermost last). nn.Module.__call__
