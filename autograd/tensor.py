@@ -326,10 +326,16 @@ class Tensor(Variable):
         return O.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
 
     def softmax(self, dim):
-        return O.Softmax.apply(self, dim=_check_dim(dim, self.ndim, "softmax"))
+        dim = _check_dim(dim, self.ndim, "softmax")
+        if self.ndim == 0:  # like torch: a 0-d tensor is treated as one element along dim 0
+            return O.Softmax.apply(self.reshape(1), dim=0).reshape(())
+        return O.Softmax.apply(self, dim=dim)
 
     def log_softmax(self, dim):
-        return O.LogSoftmax.apply(self, dim=_check_dim(dim, self.ndim, "log_softmax"))
+        dim = _check_dim(dim, self.ndim, "log_softmax")
+        if self.ndim == 0:
+            return O.LogSoftmax.apply(self.reshape(1), dim=0).reshape(())
+        return O.LogSoftmax.apply(self, dim=dim)
 
     def sum_to_shape(self, shape):
         """Sum over broadcast dimensions so the result has ``shape``."""

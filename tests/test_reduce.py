@@ -218,6 +218,18 @@ def test_argmax_argmin():
     assert not x.argmax(1).requires_grad
 
 
+@pytest.mark.parametrize("method", ["sum", "mean", "amax", "amin", "logsumexp", "softmax",
+                                    "log_softmax"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_0d_tensor_accepts_dim_0_and_minus_1_like_torch(method, dim):
+    x = Tensor(np.array(1.5), requires_grad=True)
+    y = getattr(x, method)(dim)
+    assert y.shape == ()
+    expected = {"softmax": 1.0, "log_softmax": 0.0}.get(method, 1.5)
+    assert y.item() == pytest.approx(expected)
+    assert gradcheck(lambda t: getattr(t, method)(dim), (x,))
+
+
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("method", ["sum", "mean", "amax", "amin", "logsumexp", "var"])
 def test_reduction_dim_out_of_range_names_op(method):

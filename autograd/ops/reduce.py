@@ -28,7 +28,7 @@ def normalize_dims(dim, ndim, op="reduction"):
         if d in out:
             raise ValueError(f"{op}: dim {d} appears multiple times in {dim!r}")
         out.append(d)
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()  # a 0-d tensor accepts dim 0/-1: nothing to reduce
 
 
 def keepdim_shape(shape, dims):
