@@ -416,7 +416,9 @@ class Tensor(Variable):
         return split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks, dim=0):
-        size = -(-self.shape[dim] // chunks)
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got chunks={chunks}")
+        size = max(-(-self.shape[_check_dim(dim, self.ndim, "chunk")] // chunks), 1)
         return split(self, size, dim)
 
     def matmul(self, other):

@@ -243,6 +243,11 @@ def test_reduction_repeated_dim():
         Tensor(np.ones((2, 3))).sum(dim=(1, -1))
 
 
+def test_reduction_dim_of_wrong_type_names_the_argument():
+    with pytest.raises(TypeError, match=r"sum: dim must be an int or a tuple of ints, got 1.5"):
+        Tensor(np.ones((2, 3))).sum(dim=1.5)
+
+
 def test_amax_of_empty_tensor_raises():
     with pytest.raises(RuntimeError, match="amax"):
         Tensor(np.ones((0, 3))).amax()

@@ -244,3 +244,11 @@ def test_shape_errors_name_op_and_shapes():
         x.expand(4, 3)
     with pytest.raises(RuntimeError, match="expand: the number of sizes provided"):
         x.expand(3)
+    with pytest.raises(ValueError, match=r"chunk: chunks must be positive, got chunks=0"):
+        x.chunk(0)
+    with pytest.raises(IndexError, match=r"chunk: dim 2 is out of range"):
+        x.chunk(2, dim=2)
+    with pytest.raises(IndexError, match=r"unsqueeze: dim 4 is out of range"):
+        x.unsqueeze(4)
+    with pytest.raises(IndexError, match=r"squeeze: dim -3 is out of range"):
+        x.squeeze(-3)

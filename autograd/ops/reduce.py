@@ -15,6 +15,8 @@ def normalize_dims(dim, ndim, op="reduction"):
     """``dim`` (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
+    if not isinstance(dim, (int, np.integer, tuple, list)):
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     for d in dims:
