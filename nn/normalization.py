@@ -28,12 +28,12 @@ class _BatchNorm(Module):
     ``running = (1 - momentum) * running + momentum * batch``; with ``momentum=None`` a
     cumulative average (``momentum = 1 / num_batches_tracked``). Eval: normalise with
     the running statistics. ``affine`` adds a learnable scale ``weight`` and shift
-    ``bias``; ``track_running_stats=False`` keeps no buffers and always uses batch
-    statistics.
+    ``bias`` (``bias=False``: scale only); ``track_running_stats=False`` keeps no buffers
+    and always uses batch statistics.
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         dtype = _dtype(dtype)
         self.num_features = num_features
@@ -43,7 +43,8 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
+            self.register_parameter("bias", Parameter(np.zeros(num_features, dtype))
+                                    if bias else None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -67,7 +68,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -89,7 +91,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -148,4 +151,4 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
