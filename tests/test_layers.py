@@ -460,3 +460,33 @@ def test_scope_recorded_for_layers():
     assert {n.module for n in nodes} == {"features.0", "features.1", "classifier.0",
                                          "classifier.1", "loss"}
     assert loss.grad_fn.module == "loss"
+
+
+# ---------------------------------------------------------------------- end to end
+def test_training_and_checkpoint_round_trip(tmp_path):
+    A.manual_seed(0)
+    rng = np.random.default_rng(0)
+
+    def build():
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.1), nn.Linear(16, 3))
+    model = build()
+    opt = nn.optim.Adam(model.parameters(), lr=0.02)
+    loss_fn = nn.CrossEntropyLoss()
+    x = A.Tensor(rng.standard_normal((12, 1, 4, 4)).astype(np.float32))
+    y = A.Tensor(rng.integers(0, 3, 12))
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    nn.save({"model": model.state_dict(), "opt": opt.state_dict()}, tmp_path / "ckpt.npz")
+    ckpt = nn.load(tmp_path / "ckpt.npz")
+    restored = build()
+    restored.load_state_dict(ckpt["model"])
+    model.eval()
+    restored.eval()
+    np.testing.assert_array_equal(restored(x).data, model(x).data)
