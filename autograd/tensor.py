@@ -154,7 +154,11 @@ class Tensor(Variable):
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # NumPy 2 leaves copying to us: np.array(t) passes copy=True, np.asarray(t) None.
+        arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        if copy is False and arr is not self.data:
+            raise ValueError(f"cannot convert a {self.data.dtype} Tensor to {dtype} without a copy")
+        return arr.copy() if copy and arr is self.data else arr
 
     def __len__(self):
         if self.data.ndim == 0:
