@@ -324,7 +324,14 @@ class Tensor(Variable):
         return O.Var.apply(self, dim=dim, correction=correction, keepdim=keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
-        return self.var(dim, unbiased, keepdim, correction).sqrt()
+        v = self.var(dim, unbiased, keepdim, correction)
+        # Like torch, the gradient is 0 where std == 0 (all values equal), not nan: take the
+        # square root of v + 1 there (finite derivative) and multiply its result by 0.
+        zero = v.data == 0
+        if not np.any(zero):
+            return v.sqrt()
+        s = O.Where.apply(zero, v + 1.0, v).sqrt()
+        return O.Where.apply(zero, s * 0.0, s)
 
     def logsumexp(self, dim, keepdim=False):
         return O.LogSumExp.apply(self, dim=dim, keepdim=keepdim)

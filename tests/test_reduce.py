@@ -84,6 +84,14 @@ def test_var_std_with_correction(data):
     assert gradgradcheck(lambda t: t.var(dim=dim, keepdim=keepdim), (x,))
 
 
+def test_std_of_equal_values_has_zero_gradient_like_torch():
+    x = Tensor(np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]]), requires_grad=True)
+    s = x.std(dim=1)
+    np.testing.assert_allclose(s.data, [0.0, 1.0])
+    s.backward(Tensor(np.array([5.0, 1.0])))
+    np.testing.assert_allclose(x.grad.data, [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]])
+
+
 def test_var_of_one_element_with_correction_is_nan_like_torch():
     x = Tensor(np.array([3.0]), requires_grad=True)
     assert np.isnan(x.var().item())
