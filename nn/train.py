@@ -209,7 +209,8 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(1)
             if self.count % 5 == 0 or self.count == self.total:
-                self.bar.set_postfix(loss=f"{loss:.4f}", acc=f"{100 * acc:.2f}%", refresh=False)
+                self.bar.set_postfix({"loss": f"{loss:.4f}", "acc": f"{100 * acc:.2f}%"},
+                                     refresh=False)
         elif self.count in self.marks:
             print(f"  {self.desc}: batch {self.count}/{self.total}  loss {loss:.4f}  "
                   f"acc {100 * acc:.2f}%", flush=True)
