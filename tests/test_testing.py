@@ -48,11 +48,13 @@ def test_integer_tensors_do_not_require_grad(t):
     assert t.dtype == np.int64 and not t.requires_grad and np.all(np.abs(t.data) <= 3)
 
 
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 def test_impossible_distinct_request_is_a_clear_error():
     with pytest.raises(InvalidArgument, match="holds only"):
         tensors(shape=(10,), distinct=True, min_value=0, max_value=0.02).example()
 
 
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 def test_invalid_arguments_name_themselves():
     with pytest.raises(InvalidArgument, match="min_value=2"):
         tensors(min_value=2, max_value=1).example()

@@ -113,7 +113,8 @@ class Pow(Function):
         if da:
             # 0 · 0^-1 would be nan: mask only that point, so d(ga)/db stays right at b == 0
             undefined = (b.data == 0) & (a.data == 0)
-            ga = Where.apply(undefined, grad * 0.0, grad * (b * a ** (b - 1.0)))
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0^-1: masked just below
+                ga = Where.apply(undefined, grad * 0.0, grad * (b * a ** (b - 1.0)))
         if db:
             zero_base = (a.data == 0) & (b.data >= 0)  # d(0^b)/db taken as 0, as PyTorch does
             safe_a = Where.apply(zero_base, a * 0.0 + 1.0, a)
