@@ -61,17 +61,18 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         # graph built above: lift that for the duration).
         was_writeable = x.data.flags.writeable
         x.data.flags.writeable = True
-        flat = x.data.reshape(-1)
+        # Index the array itself (reshape(-1) of a non-contiguous array would be a copy).
+        arr = x.data
         try:
             with no_grad():
-                for k in range(flat.size):
-                    orig = flat[k]
-                    flat[k] = orig + eps
+                for k in np.ndindex(arr.shape):
+                    orig = arr[k]
+                    arr[k] = orig + eps
                     plus = _dot(_as_outputs(fn(*inputs)), vs)
-                    flat[k] = orig - eps
+                    arr[k] = orig - eps
                     minus = _dot(_as_outputs(fn(*inputs)), vs)
-                    flat[k] = orig
-                    numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+                    arr[k] = orig
+                    numeric[k] = (plus - minus) / (2 * eps)
         finally:
             x.data.flags.writeable = was_writeable
         err = np.abs(g - numeric)

@@ -146,3 +146,11 @@ def test_gradgradcheck_passes_correct_second_derivatives(x):
 def test_exported_from_autograd_and_testing():
     assert A.gradcheck is gradcheck and A.gradgradcheck is gradgradcheck
     assert A.testing.gradcheck is gradcheck
+
+
+def test_non_contiguous_input():
+    x = Tensor(np.arange(6.0).reshape(3, 2).T, requires_grad=True)  # a transposed view
+    assert not x.data.flags.c_contiguous
+    assert gradcheck(lambda t: t * t, (x,))
+    y = Tensor(np.arange(12.0).reshape(3, 4)[:, ::2], requires_grad=True)
+    assert gradcheck(lambda t: (t * 0.1).exp(), (y,))
