@@ -9,7 +9,7 @@ Combine them with :func:`gradcheck` (re-exported here), which compares the
 analytic vector-Jacobian product for a *random* upstream gradient with central
 differences in float64::
 
-    from hypothesis import given
+    from hypothesis import given, strategies as st
     from autograd.testing import tensors, broadcastable_shapes, valid_axes, gradcheck
 
     @given(tensors())
