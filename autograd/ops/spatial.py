@@ -1,0 +1,477 @@
+"""Sliding-window ops on (N, C, H, W) arrays: the primitives of convolution and pooling.
+
+Geometry (per spatial axis, PyTorch's conventions): an input of size H, padded
+with ``top`` rows above and ``bottom`` rows below (Hp = top + H + bottom), a
+kernel of size K with dilation D (it spans D·(K-1) + 1 rows) and stride S gives
+
+    OH = floor((Hp - D·(K-1) - 1) / S) + 1
+
+window positions; window ``oh`` covers padded rows ``oh·S + i·D`` for i in 0..K-1.
+Padding is given as ``(top, bottom, left, right)`` so that asymmetric padding
+('same' with an even kernel, pooling's ``ceil_mode``) needs nothing special.
+
+Unfold and Fold
+---------------
+``Unfold`` (im2col) lists every window: ``cols[n, c, i, j, oh, ow] =
+xpad[n, c, oh·S + i·D, ow·S + j·D]``. The window tensor is one ``as_strided``
+view of the padded input (no copying, whatever K); the only copy is the one that
+lays it out contiguously for BLAS. ``Fold`` (col2im) is its adjoint: it adds
+every window back where it came from,
+
+    x[n, c, oh·S + i·D, ow·S + j·D] += cols[n, c, i, j, oh, ow],
+
+as one strided add of a whole (N, C, OH, OW) block per kernel offset (i, j):
+K·K vectorized adds, never a Python loop over output positions and never
+``np.add.at``. Both maps are linear and each is the other's transpose
+(<unfold(x), y> = <x, fold(y)>), so each one's backward is the other one and
+second derivatives through convolution come for free.
+
+The ``layout`` attribute picks the axis order of ``cols``:
+
+  "nck"  (N, C, kh, kw, OH, OW)  torch's ``F.unfold`` order ((N, C·kh·kw, L) after a reshape)
+  "ckn"  (C, kh, kw, N, OH, OW)  GEMM order: a (C·kh·kw, N·OH·OW) matrix, so a convolution is
+                                 one matrix product W (O, C·kh·kw) @ cols, whose (O, N, OH, OW)
+                                 result is NCHW after a free axis swap (no copy)
+  "ckl"  (C, kh, kw, OH, OW, N)  batch-last GEMM order (long contiguous runs for the copies)
+
+Pooling
+-------
+Max and average pooling are "unfold, then reduce over the window axes", but
+reducing a K×K window factorises into a reduction over the K columns followed
+by one over the K rows, so the pools never materialise the windows: they take
+K strided slices per axis. ``MaxPool2d`` picks the *first* maximum in row-major
+window order (max over columns keeping the first, then over rows keeping the
+first, is exactly the lexicographically first maximum), like PyTorch; its
+gradient goes to that element only (accumulating where windows overlap).
+``MaxPoolScatter``/``MaxPoolGather`` (routing a gradient to the chosen elements,
+and reading them back) are adjoint linear maps, so max pooling is twice
+differentiable too; likewise ``AvgPool2d``/``AvgPoolScatter``.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..function import Function
+
+# cols axis orders, as permutations of the canonical (n, c, i, j, oh, ow)
+_LAYOUTS = {
+    "nck": (0, 1, 2, 3, 4, 5),
+    "ckn": (1, 2, 3, 0, 4, 5),
+    "ckl": (1, 2, 3, 4, 5, 0),
+}
+# memory order (as a permutation of NCHW) of the padded buffer that matches each layout,
+# so that copies and adds run along long contiguous stretches
+_BUFFER_ORDER = {"nck": (0, 1, 2, 3), "ckn": (1, 0, 2, 3), "ckl": (1, 2, 3, 0)}
+
+
+def out_size(size, kernel, stride, pad_lo, pad_hi, dilation):
+    """Number of window positions along one axis (floor division, as PyTorch)."""
+    return (size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def grid_of(shape, kernel, stride, padding, dilation):
+    """(OH, OW) for an (N, C, H, W) shape."""
+    return (out_size(shape[2], kernel[0], stride[0], padding[0], padding[1], dilation[0]),
+            out_size(shape[3], kernel[1], stride[1], padding[2], padding[3], dilation[1]))
+
+
+def _check_geometry(op, shape, kernel, stride, padding, dilation, grid):
+    """Every window must lie inside the padded plane."""
+    if len(shape) != 4:
+        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
+    for axis, (size, k, s, lo, hi, d, o) in enumerate(zip(
+            shape[2:], kernel, stride, padding[0::2], padding[1::2], dilation, grid)):
+        if k < 1 or s < 1 or d < 1 or lo < 0 or hi < 0:
+            raise ValueError(f"{op}: kernel {tuple(kernel)}, stride {tuple(stride)} and dilation "
+                             f"{tuple(dilation)} must be positive and padding {tuple(padding)} "
+                             f"non-negative")
+        if o < 1 or s * (o - 1) + d * (k - 1) + 1 > size + lo + hi:
+            raise ValueError(f"{op}: {o} windows of size {k} (stride {s}, dilation {d}) do not fit "
+                             f"in padded size {size + lo + hi} of axis {axis + 2} of input "
+                             f"{tuple(shape)}")
+
+
+def _pad(x, padding, value=0.0, order=(0, 1, 2, 3), force=False):
+    """x (N, C, H, W) padded by (top, bottom, left, right), as an NCHW view of a new
+    buffer laid out in memory in ``order``. Without padding x itself is returned
+    (unless ``force``: then the copy is made anyway, to get the memory order)."""
+    t, b, l, r = padding
+    if not (t or b or l or r or force):
+        return x
+    n, c, h, w = x.shape
+    full = (n, c, h + t + b, w + l + r)
+    mem_shape = tuple(full[a] for a in order)
+    buf = (np.zeros(mem_shape, x.dtype) if value == 0 else np.full(mem_shape, value, x.dtype)) \
+        if (t or b or l or r) else np.empty(mem_shape, x.dtype)
+    view = buf.transpose(np.argsort(order))
+    view[:, :, t:t + h, l:l + w] = x
+    return view
+
+
+def windows(xp, kernel, stride, dilation, grid):
+    """The read-only (N, C, kh, kw, OH, OW) window view of a padded (N, C, Hp, Wp) array."""
+    sn, sc, sh, sw = xp.strides
+    n, c = xp.shape[:2]
+    return as_strided(xp, shape=(n, c, kernel[0], kernel[1], grid[0], grid[1]),
+                      strides=(sn, sc, sh * dilation[0], sw * dilation[1],
+                               sh * stride[0], sw * stride[1]), writeable=False)
+
+
+def _offset(i, k, s, d, o):
+    """Slice of the padded axis touched by kernel offset i of o windows."""
+    start = i * d
+    return slice(start, start + s * (o - 1) + 1, s)
+
+
+def _non_overlapping(k, s, d):
+    """Different kernel offsets never touch the same position (so writes need no add)."""
+    return d * (k - 1) < s if k > 1 else True
+
+
+def _covers(size, k, s, d, o):
+    """The offsets' slices together touch every position 0..size-1."""
+    return d == 1 and s <= k and s * (o - 1) + k == size
+
+
+def _scatter_axis(write, axis, size, k, s, d, o, dtype, shape):
+    """The sum over kernel offsets i of block i placed at offset slice i along ``axis``.
+
+    ``write(i, dest, add)`` puts block i into ``dest`` (a strided view of the result),
+    adding to it when ``add``. One strided write or add per offset; when the offsets'
+    slices are disjoint the blocks are simply written, and the result needs no zeroing
+    when they also cover it."""
+    full = list(shape)
+    full[axis] = size
+    disjoint = _non_overlapping(k, s, d)
+    out = np.empty(full, dtype) if disjoint and _covers(size, k, s, d, o) else np.zeros(full, dtype)
+    index = [slice(None)] * len(full)
+    for i in range(k):
+        index[axis] = _offset(i, k, s, d, o)
+        write(i, out[tuple(index)], not disjoint)
+    return out
+
+
+def _copy_block(block):
+    def write(i, dest, add):
+        if add:
+            dest += block
+        else:
+            dest[...] = block
+    return write
+
+
+def _masked_block(g, idx, k):
+    """write(i, dest, add): g where offset i won (per ``idx``), 0 elsewhere."""
+    finite = bool(np.isfinite(g).all())  # g·mask would turn inf into nan where mask is 0
+
+    def write(i, dest, add):
+        mask = _pick(idx, i, k)
+        if add:
+            dest += g * mask if finite else np.where(mask, g, 0)
+        elif finite:
+            np.multiply(g, mask, out=dest)
+        else:
+            dest[...] = np.where(mask, g, 0)
+    return write
+
+
+# ============================================================================ unfold / fold
+def _attrs(kernel, stride, padding, dilation, grid, layout):
+    return dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation, grid=grid,
+                layout=layout)
+
+
+class Unfold(Function):
+    """cols = unfold(x) (im2col): the windows of the zero-padded x, laid out as ``layout``.
+
+    forward(x (N, C, H, W), kernel, stride, padding (top, bottom, left, right), dilation,
+    grid=None (OH, OW; by default as many windows as fit), layout="nck")
+
+    Linear in x; its adjoint is ``Fold``:  dL/dx = fold(dL/dcols).
+    """
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, grid=None, layout="nck"):
+        if grid is None:
+            grid = grid_of(x.shape, kernel, stride, padding, dilation)
+        ctx.grid = grid
+        _check_geometry("unfold", x.shape, kernel, stride, padding, dilation, grid)
+        xp = _pad(x, padding, order=_BUFFER_ORDER[layout], force=layout == "ckl")
+        win = windows(xp, kernel, stride, dilation, grid).transpose(_LAYOUTS[layout])
+        return np.ascontiguousarray(win)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        h, w = ctx.input_meta[0][0][2:]
+        return Fold.apply(grad, output_size=(h, w), **_attrs(a["kernel"], a["stride"], a["padding"],
+                                                             a["dilation"], ctx.grid, a["layout"]))
+
+
+class Fold(Function):
+    """x = fold(cols) (col2im): every window added back to its place in an
+    (N, C, H, W) array (overlaps accumulate), then the padding cropped off.
+
+    forward(cols (laid out as ``layout``), output_size (H, W), kernel, stride, padding,
+    dilation, grid=None, layout="nck")
+
+    The adjoint of ``Unfold``:  dL/dcols = unfold(dL/dx). In a convolution this is the
+    input gradient: dL/dX = fold(Wᵀ · dL/dout), i.e. a full convolution of dL/dout with
+    the flipped kernel.
+    """
+    @staticmethod
+    def forward(ctx, cols, output_size, kernel, stride, padding, dilation, grid=None,
+                layout="nck"):
+        perm = _LAYOUTS[layout]
+        if cols.ndim != 6:
+            raise ValueError(f"fold: expected 6-D cols in layout {layout!r}, got shape {cols.shape}")
+        canon = cols.transpose(np.argsort(perm))  # (N, C, kh, kw, OH, OW) view
+        n, c, kh, kw, oh, ow = canon.shape
+        if (kh, kw) != tuple(kernel) or (grid is not None and (oh, ow) != tuple(grid)):
+            raise ValueError(f"fold: cols of shape {cols.shape} (layout {layout!r}) do not match "
+                             f"kernel {tuple(kernel)} and grid {grid}")
+        h, w = output_size
+        t, b, l, r = padding
+        shape = (n, c, h, w)
+        _check_geometry("fold", shape, kernel, stride, padding, dilation, (oh, ow))
+        ctx.grid = (oh, ow)
+        order = _BUFFER_ORDER[layout]
+        hp, wp = h + t + b, w + l + r
+        full = (n, c, hp, wp)
+        mem = tuple(full[a] for a in order)
+        sh, sw = stride
+        dh, dw = dilation
+        disjoint = _non_overlapping(kh, sh, dh) and _non_overlapping(kw, sw, dw)
+        covered = _covers(hp, kh, sh, dh, oh) and _covers(wp, kw, sw, dw, ow)
+        buf = np.empty(mem, cols.dtype) if disjoint and covered else np.zeros(mem, cols.dtype)
+        xp = buf.transpose(np.argsort(order))  # NCHW view
+        for i in range(kh):
+            rows = _offset(i, kh, sh, dh, oh)
+            for j in range(kw):
+                block = xp[:, :, rows, _offset(j, kw, sw, dw, ow)]
+                if disjoint:
+                    block[...] = canon[:, :, i, j]
+                else:
+                    block += canon[:, :, i, j]
+        out = xp[:, :, t:t + h, l:l + w]
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        return Unfold.apply(grad, **_attrs(a["kernel"], a["stride"], a["padding"], a["dilation"],
+                                           ctx.grid, a["layout"]))
+
+
+# ============================================================================ max pooling
+class Argmax:
+    """Which element won each window, kept separable: ``cols`` (N, C, Hu, OW) is the
+    winning kernel column of each row segment, ``rows`` (N, C, OH, OW) the winning
+    kernel row. None along an axis of kernel size 1. ``MaxPool2d`` fills in the one it
+    is given (so the caller can read the indices too)."""
+    __slots__ = ("cols", "rows")
+
+    def __init__(self, cols=None, rows=None):
+        self.cols, self.rows = cols, rows
+
+    def __repr__(self):
+        return "<argmax>"
+
+
+def _first_max(slices):
+    """Elementwise max over a list of equally shaped arrays and the index of the first
+    maximum (NaN wins, as in PyTorch)."""
+    if len(slices) == 1:
+        return slices[0], None
+    if len(slices) == 2:
+        a, b = slices
+        take = np.greater(b, a)
+        take |= np.isnan(b)
+        return np.maximum(a, b), take
+    best = slices[0].copy()
+    idx = np.zeros(best.shape, np.uint8)
+    for k, s in enumerate(slices[1:], 1):
+        take = np.greater(s, best)
+        take |= np.isnan(s)
+        np.copyto(best, s, where=take)
+        np.copyto(idx, k, where=take)
+    return best, idx
+
+
+def _pick(idx, k, n):
+    """Boolean mask 'offset k won' from an index array (bool for two offsets)."""
+    if idx.dtype == bool:
+        return idx if k == 1 else ~idx
+    return idx == k
+
+
+def _pool_attrs(a):
+    return {key: a[key] for key in ("kernel", "stride", "padding", "dilation", "grid")}
+
+
+class MaxPool2d(Function):
+    """y[n, c, oh, ow] = max of the window of x (padding counts as -inf).
+
+    The gradient goes to the first maximum of each window (row-major order), and
+    accumulates where windows overlap:  dL/dx = MaxPoolScatter(dL/dy).
+    """
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, grid, argmax=None):
+        _check_geometry("max_pool2d", x.shape, kernel, stride, padding, dilation, grid)
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
+        xp = _pad(x, padding, value=-np.inf)
+        used = sh * (oh - 1) + dh * (kh - 1) + 1  # rows that some window reads
+        xr = xp[:, :, :used]
+        cm, cidx = _first_max([xr[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)])
+        out, ridx = _first_max([cm[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)])
+        if argmax is None:
+            argmax = Argmax()
+        argmax.cols, argmax.rows = cidx, ridx
+        ctx.argmax = argmax
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MaxPoolScatter.apply(grad, argmax=ctx.argmax, input_hw=ctx.input_meta[0][0][2:],
+                                    **_pool_attrs(ctx.attrs))
+
+
+def _route(g, idx, axis, size, kernel, stride, dilation, grid):
+    """Send g back along one axis to the winning kernel offset of each window."""
+    a = axis - 2
+    write = _copy_block(g) if idx is None else _masked_block(g, idx, kernel[a])
+    return _scatter_axis(write, axis, size, kernel[a], stride[a], dilation[a], grid[a], g.dtype,
+                         g.shape)
+
+
+class MaxPoolScatter(Function):
+    """dx = each window's value sent to that window's (first) maximum, accumulated.
+
+    forward(g (N, C, OH, OW), argmax, input_hw, kernel, stride, padding, dilation, grid)
+    -> (N, C, H, W). Linear in g; its adjoint is ``MaxPoolGather``.
+    """
+    @staticmethod
+    def forward(ctx, g, argmax, input_hw, kernel, stride, padding, dilation, grid):
+        t, b, l, r = padding
+        h, w = input_hw
+        hp, wp = h + t + b, w + l + r
+        used = stride[0] * (grid[0] - 1) + dilation[0] * (kernel[0] - 1) + 1
+        gr = _route(g, argmax.rows, 2, used, kernel, stride, dilation, grid)
+        gx = _route(gr, argmax.cols, 3, wp, kernel, stride, dilation, grid)
+        if used < hp:
+            gx = np.concatenate([gx, np.zeros(gx.shape[:2] + (hp - used, wp), gx.dtype)], axis=2)
+        out = gx[:, :, t:t + h, l:l + w]
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        return MaxPoolGather.apply(grad, argmax=a["argmax"], **_pool_attrs(a))
+
+
+class MaxPoolGather(Function):
+    """y = x read at each window's recorded maximum (the adjoint of MaxPoolScatter).
+
+    forward(x (N, C, H, W), argmax, kernel, stride, padding, dilation, grid) -> (N, C, OH, OW)
+    """
+    @staticmethod
+    def forward(ctx, x, argmax, kernel, stride, padding, dilation, grid):
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
+        xp = _pad(x, padding)
+        used = sh * (oh - 1) + dh * (kh - 1) + 1
+        xr = xp[:, :, :used]
+        cm = _select([xr[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)], argmax.cols)
+        return _select([cm[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)], argmax.rows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        return MaxPoolScatter.apply(grad, argmax=a["argmax"], input_hw=ctx.input_meta[0][0][2:],
+                                    **_pool_attrs(a))
+
+
+def _select(slices, idx):
+    if idx is None:
+        return np.array(slices[0])
+    if idx.dtype == bool:
+        return np.where(idx, slices[1], slices[0])
+    out = np.array(slices[0])
+    for k, s in enumerate(slices[1:], 1):
+        np.copyto(out, s, where=idx == k)
+    return out
+
+
+def max_pool_indices(argmax, input_hw, kernel, stride, padding, dilation, grid):
+    """Flat indices (into each H·W plane of the unpadded input) of the chosen maxima,
+    as PyTorch's ``return_indices``."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
+    t, _, l, _ = padding
+    ri = np.zeros((1, 1, oh, ow), np.int64) if argmax.rows is None else argmax.rows.astype(np.int64)
+    rows = np.arange(oh).reshape(oh, 1) * sh + ri * dh  # padded row of each chosen element
+    if argmax.cols is None:
+        cj = np.zeros(np.broadcast_shapes(rows.shape), np.int64)
+    else:
+        rows_b = np.broadcast_to(rows, argmax.cols.shape[:2] + (oh, ow))
+        cj = np.take_along_axis(argmax.cols, rows_b, axis=2).astype(np.int64)
+    cols = np.arange(ow) * sw + cj * dw
+    shape = np.broadcast_shapes(rows.shape, cols.shape)
+    return np.broadcast_to((rows - t) * input_hw[1] + (cols - l), shape).copy()
+
+
+# ============================================================================ average pooling
+class AvgPool2d(Function):
+    """y = (sum of each zero-padded window of x) · scale, where ``scale`` is 1/divisor:
+    a number, or an (OH, OW) array when windows count different numbers of elements
+    (``count_include_pad=False``, ``ceil_mode``).
+
+    dL/dx = AvgPoolScatter(dL/dy): dL/dy · scale spread evenly over each window.
+    """
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, grid, scale):
+        _check_geometry("avg_pool2d", x.shape, kernel, stride, padding, dilation, grid)
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
+        xp = _pad(x, padding)
+        used = sh * (oh - 1) + dh * (kh - 1) + 1
+        xr = xp[:, :, :used]
+        cs = _sum([xr[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)])
+        out = _sum([cs[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)])
+        out *= np.asarray(scale, dtype=out.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AvgPoolScatter.apply(grad, input_hw=ctx.input_meta[0][0][2:],
+                                    **_pool_attrs(ctx.attrs), scale=ctx.attrs["scale"])
+
+
+def _sum(slices):
+    out = np.array(slices[0])
+    if out.dtype.kind != "f":
+        out = out.astype(np.float64)
+    for s in slices[1:]:
+        out += s
+    return out
+
+
+class AvgPoolScatter(Function):
+    """dx = g · scale added evenly to every element of its window (the adjoint of AvgPool2d).
+
+    forward(g (N, C, OH, OW), input_hw, kernel, stride, padding, dilation, grid, scale)
+    """
+    @staticmethod
+    def forward(ctx, g, input_hw, kernel, stride, padding, dilation, grid, scale):
+        t, b, l, r = padding
+        h, w = input_hw
+        hp, wp = h + t + b, w + l + r
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
+        gs = g * np.asarray(scale, dtype=g.dtype)
+        used = sh * (oh - 1) + dh * (kh - 1) + 1
+        gr = _scatter_axis(_copy_block(gs), 2, used, kh, sh, dh, oh, gs.dtype, gs.shape)
+        gx = _scatter_axis(_copy_block(gr), 3, wp, kw, sw, dw, ow, gr.dtype, gr.shape)
+        if used < hp:
+            gx = np.concatenate([gx, np.zeros(gx.shape[:2] + (hp - used, wp), gx.dtype)], axis=2)
+        out = gx[:, :, t:t + h, l:l + w]
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.attrs
+        return AvgPool2d.apply(grad, **_pool_attrs(a), scale=a["scale"])

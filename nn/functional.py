@@ -1,0 +1,920 @@
+"""nn.functional: the stateless operations behind the layers (like ``torch.nn.functional``).
+
+Everything here is a composite of autograd ops, so gradients (and gradients of
+gradients) come from the engine. The spatial work is carried by two primitives
+in ``autograd/ops/spatial.py``:
+
+* ``Unfold`` (im2col): every window of the zero-padded input, from one strided view;
+* ``Fold`` (col2im): the adjoint, adding windows back (one strided add per kernel offset).
+
+Each is the other's backward. A convolution is then
+
+    cols = unfold(pad(x))                       (C·kh·kw, N·OH·OW)
+    out  = W.reshape(O, C·kh·kw) @ cols         (O, N·OH·OW) -> (N, O, OH, OW) -> + bias
+
+and the engine's backward of these three steps is exactly the textbook result:
+
+    dL/dW = dL/dout @ colsᵀ       the correlation of the input with dL/dout
+    dL/db = Σ dL/dout over (N, OH, OW)
+    dL/dX = fold(Wᵀ @ dL/dout)    the full convolution of dL/dout with the flipped kernel
+
+(for example in 1-D, input I = [1, 2, 3, 4], kernel W = [1, 2, 3] and dL/dO = [1, 2]:
+dL/dW = [1·1+2·2, 2·1+3·2, 3·1+4·2] = [5, 8, 11] and dL/dI = [1, 2+2, 3+4, 6] = [1, 4, 7, 6]).
+``conv_transpose2d`` runs the same pieces the other way round (a matrix product
+with Wᵀ, then fold), so it is exactly the gradient of ``conv2d`` with respect to
+its input. Pooling reduces the windows without materialising them (see
+``autograd/ops/spatial.py``).
+
+Output sizes floor like PyTorch's: ``floor((H + 2P - D·(K-1) - 1) / S) + 1``.
+Errors name the function, the parameter and the shapes involved; invalid argument
+values raise ``ValueError``, inputs of the wrong shape ``RuntimeError`` (as in PyTorch).
+"""
+import numbers
+import warnings
+
+import numpy as np
+
+import autograd
+from autograd import ops as O
+from autograd.function import Function
+from autograd.ops import spatial as S
+from autograd.tensor import Tensor, _as_tensor, _rng, matmul, where
+
+__all__ = [
+    # convolution and windows
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
+    # pooling
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
+    # linear, activations, shape
+    "linear", "relu", "leaky_relu", "tanh", "sigmoid", "logsigmoid", "softplus", "softmax",
+    "log_softmax", "dropout", "batch_norm", "pad", "flatten",
+    # losses
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
+
+pad = autograd.pad
+
+
+# ============================================================================ helpers
+def _tensor(x):
+    return x if isinstance(x, Tensor) else _as_tensor(x)
+
+
+def _is_int(v):
+    return isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool)
+
+
+def _tuple(value, n, name, op):
+    """An int or a sequence of ``n`` ints -> an n-tuple of ints."""
+    if _is_int(value):
+        return (int(value),) * n
+    if isinstance(value, (tuple, list)) and len(value) == n and all(_is_int(v) for v in value):
+        return tuple(int(v) for v in value)
+    if isinstance(value, (tuple, list)) and len(value) == 1 and _is_int(value[0]):
+        return (int(value[0]),) * n
+    raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+
+
+def _positive(values, name, op):
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{op}: {name} must be positive, got {name}={values}")
+    return values
+
+
+def _non_negative(values, name, op):
+    if any(v < 0 for v in values):
+        raise ValueError(f"{op}: {name} must be non-negative, got {name}={values}")
+    return values
+
+
+def _batched(x, spatial, op):
+    """Accept (N, C, *spatial) or unbatched (C, *spatial) input; returns (batched, unbatched?)."""
+    if x.ndim == spatial + 2:
+        return x, False
+    if x.ndim == spatial + 1:
+        return x.unsqueeze(0), True
+    raise RuntimeError(f"{op}: expected a {spatial + 1}-D (unbatched) or {spatial + 2}-D (batched) "
+                       f"input, got input of shape {tuple(x.shape)}")
+
+
+# ============================================================================ convolution
+def _conv_padding(padding, kernel, dilation, stride, op):
+    """padding (int, tuple or 'same'/'valid') -> (top, bottom, left, right)."""
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0) * 2
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={stride[-n:]})")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)  # PyTorch puts the odd extra element at the end
+                pads += [total // 2, total - total // 2]
+            return tuple(pads)
+        raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of ints, "
+                         f"got {padding!r}")
+    p = _non_negative(_tuple(padding, n, "padding", op), "padding", op)
+    return tuple(v for q in p for v in (q, q))
+
+
+def _check_conv_args(op, x, weight, bias, groups, transposed=False, user_shape=None):
+    """Channel and group checks (x is batched; errors show the shape the user passed)."""
+    shown = tuple(x.shape if user_shape is None else user_shape)
+    if not _is_int(groups) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got groups={groups!r}")
+    nd = x.ndim - 2
+    if weight.ndim != nd + 2:
+        layout = "(in_channels, out_channels/groups" if transposed else \
+            "(out_channels, in_channels/groups"
+        raise RuntimeError(f"{op}: weight must be {nd + 2}-D {layout}, *kernel_size), got weight "
+                           f"of shape {tuple(weight.shape)}")
+    c = x.shape[1]
+    if c % groups:
+        raise RuntimeError(f"{op}: input {shown} has {c} channels, which is not "
+                           f"divisible by groups={groups}")
+    if transposed:
+        if weight.shape[0] != c:
+            raise RuntimeError(f"{op}: weight {tuple(weight.shape)} with groups={groups} expects "
+                               f"{weight.shape[0]} input channels, got input {shown}")
+        out_channels = weight.shape[1] * groups
+    else:
+        if weight.shape[0] % groups:
+            raise RuntimeError(f"{op}: weight {tuple(weight.shape)} has {weight.shape[0]} output "
+                               f"channels, which is not divisible by groups={groups}")
+        if weight.shape[1] * groups != c:
+            raise RuntimeError(f"{op}: weight {tuple(weight.shape)} with groups={groups} expects "
+                               f"{weight.shape[1] * groups} input channels, got input "
+                               f"{shown}")
+        out_channels = weight.shape[0]
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise RuntimeError(f"{op}: bias of shape {tuple(bias.shape)} does not match the "
+                           f"{out_channels} output channels of weight {tuple(weight.shape)}")
+
+
+def _check_fits(op, x_shape, kernel, dilation, pads, user_shape):
+    padded = (x_shape[2] + pads[0] + pads[1], x_shape[3] + pads[2] + pads[3])
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if span[0] > padded[0] or span[1] > padded[1]:
+        raise RuntimeError(f"{op}: kernel size {tuple(kernel)} with dilation {tuple(dilation)} "
+                           f"spans {span}, larger than the padded input {padded} (input "
+                           f"{tuple(user_shape)}, padding {pads})")
+
+
+def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
+    """The convolution itself, on a batched 4-D input with (top, bottom, left, right) pads."""
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    _check_fits(op, x.shape, (kh, kw), dilation, pads, user_shape)
+    grid = S.grid_of(x.shape, (kh, kw), stride, pads, dilation)
+    if grid[0] < 1 or grid[1] < 1:
+        raise RuntimeError(f"{op}: output size {grid} is too small (input {tuple(user_shape)}, "
+                           f"kernel {(kh, kw)}, stride {stride}, padding {pads}, "
+                           f"dilation {dilation})")
+    layout = _conv_layout(x.shape, weight.shape, stride, grid)
+    # cols: every window, (C·kh·kw) rows by (N·OH·OW) columns (see autograd/ops/spatial.py)
+    cols = O.Unfold.apply(x, kernel=(kh, kw), stride=stride, padding=pads, dilation=dilation,
+                          grid=grid, layout=layout)
+    length = n * grid[0] * grid[1]
+    if groups == 1:
+        out = matmul(weight.reshape(o, cg * kh * kw), cols.reshape(cg * kh * kw, length))
+        if bias is not None:
+            out = out + bias.reshape(o, 1)
+    else:  # one product per group: (G, O/G, C/G·kh·kw) @ (G, C/G·kh·kw, N·OH·OW)
+        out = matmul(weight.reshape(groups, o // groups, cg * kh * kw),
+                     cols.reshape(groups, cg * kh * kw, length))
+        if bias is not None:
+            out = out + bias.reshape(groups, o // groups, 1)
+    # (O, N, OH, OW) or (O, OH, OW, N) -> (N, O, OH, OW): a view, no copy
+    if layout == "ckn":
+        return out.reshape(o, n, grid[0], grid[1]).permute(1, 0, 2, 3)
+    return out.reshape(o, grid[0], grid[1], n).permute(3, 0, 1, 2)
+
+
+def _conv_layout(x_shape, w_shape, stride, grid):
+    """Column order for the convolution's im2col.
+
+    "ckn" (C·kh·kw, N·OH·OW): the copies into and out of the window matrix run along
+    rows of OW elements. "ckl" (C·kh·kw, OH·OW·N) puts the batch innermost, so those
+    copies run along N·OW elements, at the price of transposing the input, the output
+    and their gradients to and from batch-last order. That pays off only when the
+    rows are short and there are many windows per input element (large kernels).
+    """
+    return "ckn"
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation (PyTorch's convolution) of input (N, C, H, W) (or (C, H, W))
+    with weight (O, C/groups, kh, kw), plus bias (O,).
+
+    ``padding``: an int, a pair, 'valid' (none) or 'same' (output size = input size;
+    stride 1 only; an odd total padding puts the extra row/column at the end).
+    out[n, o] = bias[o] + Σ_c Σ_ij weight[o, c, i, j] · xpad[n, c, oh·S + i·D, ow·S + j·D]
+    """
+    op = "conv2d"
+    x, unbatched = _batched(_tensor(input), 2, op)
+    weight = _tensor(weight)
+    bias = None if bias is None else _tensor(bias)
+    _check_conv_args(op, x, weight, bias, groups, user_shape=_tensor(input).shape)
+    stride = _positive(_tuple(stride, 2, "stride", op), "stride", op)
+    dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
+    pads = _conv_padding(padding, weight.shape[2:], dilation, stride, op)
+    out = _conv2d(x, weight, bias, stride, pads, dilation, groups, op, _tensor(input).shape)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation of input (N, C, L) (or (C, L)) with weight (O, C/groups, k):
+    conv2d on a height-1 image."""
+    op = "conv1d"
+    x, unbatched = _batched(_tensor(input), 1, op)
+    weight = _tensor(weight)
+    bias = None if bias is None else _tensor(bias)
+    _check_conv_args(op, x, weight, bias, groups, user_shape=_tensor(input).shape)
+    stride = _positive(_tuple(stride, 1, "stride", op), "stride", op)
+    dilation = _positive(_tuple(dilation, 1, "dilation", op), "dilation", op)
+    pads = (0, 0) + _conv_padding(padding, weight.shape[2:], dilation, stride, op)
+    out = _conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1,) + stride, pads,
+                  (1,) + dilation, groups, op, _tensor(input).shape).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation, op,
+                      user_shape):
+    n, cin, h, w = x.shape
+    _, cout_g, kh, kw = weight.shape
+    cout = cout_g * groups
+    for name, vals in (("output_padding", output_padding),):
+        for v, s, d in zip(vals, stride, dilation):
+            if not (v < s or v < d):
+                raise ValueError(f"{op}: {name} {output_padding} must be smaller than either "
+                                 f"stride {stride} or dilation {dilation}")
+    out_hw = tuple((size - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for size, s, p, d, k, op_ in
+                   zip((h, w), stride, padding, dilation, (kh, kw), output_padding))
+    if out_hw[0] < 1 or out_hw[1] < 1:
+        raise RuntimeError(f"{op}: output size {out_hw} is too small (input {tuple(user_shape)}, "
+                           f"kernel {(kh, kw)}, stride {stride}, padding {padding}, dilation "
+                           f"{dilation}, output_padding {output_padding})")
+    # cols = Wᵀ @ x: every input pixel spreads a kh×kw patch; fold adds the patches up.
+    xg = x.permute(1, 0, 2, 3)
+    if groups == 1:
+        cols = matmul(weight.reshape(cin, cout * kh * kw).t(), xg.reshape(cin, n * h * w))
+    else:
+        cols = matmul(weight.reshape(groups, cin // groups, cout_g * kh * kw).transpose(1, 2),
+                      xg.reshape(groups, cin // groups, n * h * w))
+    cols = cols.reshape(cout, kh, kw, n, h, w)
+    pads = (padding[0], padding[0], padding[1], padding[1])
+    out = O.Fold.apply(cols, output_size=out_hw, kernel=(kh, kw), stride=stride, padding=pads,
+                       dilation=dilation, grid=(h, w), layout="ckn")
+    if bias is not None:
+        out = out + bias.reshape(1, cout, 1, 1)
+    return out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed convolution: the gradient of conv2d with respect to its input, used as a
+    layer. input (N, C_in, H, W), weight (C_in, C_out/groups, kh, kw); output size
+    (H - 1)·S - 2P + D·(kh - 1) + output_padding + 1."""
+    op = "conv_transpose2d"
+    x, unbatched = _batched(_tensor(input), 2, op)
+    weight = _tensor(weight)
+    bias = None if bias is None else _tensor(bias)
+    _check_conv_args(op, x, weight, bias, groups, transposed=True,
+                     user_shape=_tensor(input).shape)
+    stride = _positive(_tuple(stride, 2, "stride", op), "stride", op)
+    dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
+    padding = _non_negative(_tuple(padding, 2, "padding", op), "padding", op)
+    output_padding = _non_negative(_tuple(output_padding, 2, "output_padding", op),
+                                   "output_padding", op)
+    out = _conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation,
+                            op, _tensor(input).shape)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """1-D transposed convolution: input (N, C_in, L), weight (C_in, C_out/groups, k)."""
+    op = "conv_transpose1d"
+    x, unbatched = _batched(_tensor(input), 1, op)
+    weight = _tensor(weight)
+    bias = None if bias is None else _tensor(bias)
+    _check_conv_args(op, x, weight, bias, groups, transposed=True,
+                     user_shape=_tensor(input).shape)
+    stride = _positive(_tuple(stride, 1, "stride", op), "stride", op)
+    dilation = _positive(_tuple(dilation, 1, "dilation", op), "dilation", op)
+    padding = _non_negative(_tuple(padding, 1, "padding", op), "padding", op)
+    output_padding = _non_negative(_tuple(output_padding, 1, "output_padding", op),
+                                   "output_padding", op)
+    out = _conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1,) + stride,
+                            (0,) + padding, (0,) + output_padding, groups, (1,) + dilation, op,
+                            _tensor(input).shape).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding windows as columns, like ``torch.nn.functional.unfold``: input (N, C, H, W)
+    -> (N, C·kh·kw, L) with L = OH·OW windows (channel-major, then kernel row, column)."""
+    op = "unfold"
+    x, unbatched = _batched(_tensor(input), 2, op)
+    kernel = _positive(_tuple(kernel_size, 2, "kernel_size", op), "kernel_size", op)
+    dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
+    stride = _positive(_tuple(stride, 2, "stride", op), "stride", op)
+    p = _non_negative(_tuple(padding, 2, "padding", op), "padding", op)
+    pads = (p[0], p[0], p[1], p[1])
+    _check_fits(op, x.shape, kernel, dilation, pads, _tensor(input).shape)
+    grid = S.grid_of(x.shape, kernel, stride, pads, dilation)
+    cols = O.Unfold.apply(x, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
+                          grid=grid, layout="nck")
+    n, c = x.shape[:2]
+    out = cols.reshape(n, c * kernel[0] * kernel[1], grid[0] * grid[1])
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Adds columns back into an image, like ``torch.nn.functional.fold`` (the adjoint of
+    ``unfold``): input (N, C·kh·kw, L) -> (N, C, H, W), overlapping windows summed."""
+    op = "fold"
+    cols = _tensor(input)
+    if cols.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: expected a 2-D (unbatched) or 3-D (batched) input "
+                           f"(N, C·kh·kw, L), got input of shape {tuple(cols.shape)}")
+    unbatched = cols.ndim == 2
+    if unbatched:
+        cols = cols.unsqueeze(0)
+    out_hw = _positive(_tuple(output_size, 2, "output_size", op), "output_size", op)
+    kernel = _positive(_tuple(kernel_size, 2, "kernel_size", op), "kernel_size", op)
+    dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
+    stride = _positive(_tuple(stride, 2, "stride", op), "stride", op)
+    p = _non_negative(_tuple(padding, 2, "padding", op), "padding", op)
+    pads = (p[0], p[0], p[1], p[1])
+    n, ckk, length = cols.shape
+    kk = kernel[0] * kernel[1]
+    if ckk % kk:
+        raise RuntimeError(f"{op}: input {tuple(_tensor(input).shape)}: dimension 1 ({ckk}) must "
+                           f"be divisible by the kernel area {kk} (kernel_size {kernel})")
+    _check_fits(op, (n, ckk // kk) + out_hw, kernel, dilation, pads, out_hw)
+    grid = S.grid_of((n, 1) + out_hw, kernel, stride, pads, dilation)
+    if grid[0] * grid[1] != length:
+        raise RuntimeError(f"{op}: input {tuple(_tensor(input).shape)} has {length} columns, but "
+                           f"output_size {out_hw} with kernel_size {kernel}, dilation {dilation}, "
+                           f"padding {p} and stride {stride} gives {grid[0]}x{grid[1]} = "
+                           f"{grid[0] * grid[1]} windows")
+    c6 = cols.reshape(n, ckk // kk, kernel[0], kernel[1], grid[0], grid[1])
+    out = O.Fold.apply(c6, output_size=out_hw, kernel=kernel, stride=stride, padding=pads,
+                       dilation=dilation, grid=grid, layout="nck")
+    return out.squeeze(0) if unbatched else out
+
+
+# ============================================================================ pooling
+def _pool_size(size, k, s, p, d, ceil_mode):
+    """PyTorch's pooling output size (ceil_mode: the last window must start inside the
+    input or the left padding)."""
+    span = d * (k - 1) + 1
+    if ceil_mode:
+        o = -(-(size + 2 * p - span) // s) + 1
+        if (o - 1) * s >= size + p:
+            o -= 1
+    else:
+        o = (size + 2 * p - span) // s + 1
+    return o
+
+
+def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel = _positive(_tuple(kernel_size, 2, "kernel_size", op), "kernel_size", op)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
+        else _positive(_tuple(stride, 2, "stride", op), "stride", op)
+    p = _non_negative(_tuple(padding, 2, "padding", op), "padding", op)
+    dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
+    if any(pp > k // 2 for pp, k in zip(p, kernel)):
+        raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {kernel}")
+    h, w = x.shape[2:]
+    grid = tuple(_pool_size(size, k, s, pp, d, ceil_mode)
+                 for size, k, s, pp, d in zip((h, w), kernel, stride, p, dilation))
+    if grid[0] < 1 or grid[1] < 1:
+        raise RuntimeError(f"{op}: output size {grid} is too small: input {tuple(x.shape)} with "
+                           f"kernel_size {kernel}, stride {stride}, padding {p} and dilation "
+                           f"{dilation}")
+    # ceil_mode: the last windows may run past the padded input; pad a bit more at the end
+    extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * pp))
+                  for o, s, d, k, size, pp in zip(grid, stride, dilation, kernel, (h, w), p))
+    pads = (p[0], p[0] + extra[0], p[1], p[1] + extra[1])
+    return kernel, stride, p, dilation, grid, pads
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over each window (stride defaults to kernel_size; padding counts as -inf).
+
+    The gradient goes to the first maximum of each window in row-major order (as in
+    PyTorch) and accumulates where windows overlap. With ``return_indices`` also returns
+    the flat index (into each input H·W plane) of every chosen maximum.
+    """
+    op = "max_pool2d"
+    x, unbatched = _batched(_tensor(input), 2, op)
+    kernel, stride, _, dilation, grid, pads = _pool_geometry(op, x, kernel_size, stride, padding,
+                                                             dilation, ceil_mode)
+    argmax = S.Argmax()
+    out = O.MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
+                            grid=grid, argmax=argmax)
+    if unbatched:
+        out = out.squeeze(0)
+    if not return_indices:
+        return out
+    idx = S.max_pool_indices(argmax, x.shape[2:], kernel, stride, pads, dilation, grid)
+    return out, Tensor(idx[0] if unbatched else idx)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max pooling of (N, C, L) (or (C, L)) input."""
+    op = "max_pool1d"
+    x, unbatched = _batched(_tensor(input), 1, op)
+    one = lambda v: (1,) + _tuple(v, 1, "argument", op)  # noqa: E731
+    res = max_pool2d(x.unsqueeze(2), one(kernel_size), None if stride is None else one(stride),
+                     (0,) + _tuple(padding, 1, "padding", op), one(dilation), ceil_mode,
+                     return_indices)
+    if return_indices:
+        out, idx = res
+        out, idx = out.squeeze(2), Tensor(idx.data[:, :, 0])
+        return (out.squeeze(0), Tensor(idx.data[0])) if unbatched else (out, idx)
+    out = res.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _avg_scale(h, w, kernel, stride, p, grid, ceil_mode, count_include_pad, divisor_override,
+               dtype):
+    """1/divisor: a number, or an (OH, OW) array where windows hold different counts."""
+    if divisor_override is not None:
+        if not _is_int(divisor_override) or divisor_override == 0:
+            raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int, got "
+                             f"{divisor_override!r}")
+        return 1.0 / divisor_override
+    counts = []
+    for size, k, s, pp, o in zip((h, w), kernel, stride, p, grid):
+        start = np.arange(o) * s - pp
+        end = np.minimum(start + k, size + pp)  # the window, clipped to the padded input
+        if count_include_pad:
+            counts.append(end - start)
+        else:
+            counts.append(np.minimum(end, size) - np.maximum(start, 0))
+    div = np.outer(counts[0], counts[1])
+    if np.all(div == kernel[0] * kernel[1]):
+        return 1.0 / (kernel[0] * kernel[1])
+    return (1.0 / div).astype(dtype)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over each window (stride defaults to kernel_size); the gradient is spread
+    evenly over the window (1/K² each). ``count_include_pad``: zero padding counts in the
+    divisor (windows that ``ceil_mode`` lets run past the padding count only what they
+    cover, as in PyTorch)."""
+    op = "avg_pool2d"
+    x, unbatched = _batched(_tensor(input), 2, op)
+    kernel, stride, p, dilation, grid, pads = _pool_geometry(op, x, kernel_size, stride, padding,
+                                                             1, ceil_mode)
+    dtype = x.dtype if x.dtype.kind == "f" else np.float32
+    scale = _avg_scale(x.shape[2], x.shape[3], kernel, stride, p, grid, ceil_mode,
+                       count_include_pad, divisor_override, dtype)
+    out = O.AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
+                            grid=grid, scale=scale)
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Average pooling of (N, C, L) (or (C, L)) input."""
+    op = "avg_pool1d"
+    x, unbatched = _batched(_tensor(input), 1, op)
+    one = lambda v: (1,) + _tuple(v, 1, "argument", op)  # noqa: E731
+    out = avg_pool2d(x.unsqueeze(2), one(kernel_size), None if stride is None else one(stride),
+                     (0,) + _tuple(padding, 1, "padding", op), ceil_mode,
+                     count_include_pad).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _adaptive_matrix(size, out, dtype):
+    """(out, size) averaging matrix of PyTorch's adaptive bins
+    [floor(i·size/out), ceil((i+1)·size/out))."""
+    m = np.zeros((out, size), dtype)
+    for i in range(out):
+        lo, hi = (i * size) // out, -(-((i + 1) * size) // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size (an int, or (OH, OW) with None = keep):
+    bin i covers [floor(i·H/OH), ceil((i+1)·H/OH)) as in PyTorch."""
+    op = "adaptive_avg_pool2d"
+    x, unbatched = _batched(_tensor(input), 2, op)
+    h, w = x.shape[2:]
+    if _is_int(output_size) or output_size is None:
+        output_size = (output_size, output_size)
+    if not isinstance(output_size, (tuple, list)) or len(output_size) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = (h if output_size[0] is None else output_size[0],
+              w if output_size[1] is None else output_size[1])
+    if not (_is_int(oh) and _is_int(ow)) or oh < 1 or ow < 1:
+        raise ValueError(f"{op}: output_size must be positive, got {tuple(output_size)}")
+    if h < 1 or w < 1:
+        raise RuntimeError(f"{op}: input {tuple(x.shape)} has an empty spatial dimension")
+    if (oh, ow) == (1, 1):
+        out = x.mean(dim=(2, 3), keepdim=True)
+    elif h % oh == 0 and w % ow == 0:
+        out = avg_pool2d(x, (h // oh, w // ow))
+    else:  # uneven bins: out = Mh @ x @ Mwᵀ with averaging matrices
+        dtype = x.dtype if x.dtype.kind == "f" else np.float32
+        mh = Tensor(_adaptive_matrix(h, oh, dtype))
+        mwt = Tensor(np.ascontiguousarray(_adaptive_matrix(w, ow, dtype).T))
+        out = matmul(matmul(mh, x), mwt)
+    return out.squeeze(0) if unbatched else out
+
+
+# ============================================================================ linear
+def linear(input, weight, bias=None):
+    """y = input @ weightᵀ + bias, with weight (out_features, in_features) as in PyTorch."""
+    x, weight = _tensor(input), _tensor(weight)
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear: weight must be 2-D (out_features, in_features), got weight "
+                           f"of shape {tuple(weight.shape)}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"linear: input {tuple(x.shape)} has "
+                           f"{x.shape[-1] if x.ndim else 0} features but weight "
+                           f"{tuple(weight.shape)} expects {weight.shape[1]} (weight is "
+                           f"(out_features, in_features))")
+    if bias is not None:
+        bias = _tensor(bias)
+        if tuple(bias.shape) not in ((weight.shape[0],), ()):
+            raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match the "
+                               f"{weight.shape[0]} output features of weight "
+                               f"{tuple(weight.shape)}")
+    if x.ndim > 2:  # one matrix product over all leading dimensions
+        out = matmul(x.reshape(-1, x.shape[-1]), weight.t())
+        out = out.reshape(x.shape[:-1] + (weight.shape[0],))
+    else:
+        out = matmul(x, weight.t())
+    return out if bias is None else out + bias
+
+
+# ============================================================================ activations
+def relu(input, inplace=False):
+    """max(x, 0); relu'(0) = 0."""
+    return _tensor(input).relu()
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, negative_slope · x otherwise (gradient negative_slope at 0, as PyTorch)."""
+    x = _tensor(input)
+    return where(x > 0, x, x * negative_slope)
+
+
+def tanh(input):
+    return _tensor(input).tanh()
+
+
+def sigmoid(input):
+    return _tensor(input).sigmoid()
+
+
+class LogSigmoid(Function):
+    """y = log σ(x) = -(max(-x, 0) + log(1 + exp(-|x|))) (no overflow for any x);
+    dL/dx = dL/dy · σ(-x)"""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (-x).sigmoid()
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), computed stably."""
+    return LogSigmoid.apply(_tensor(input))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta·x)) / beta, and x itself where beta·x > threshold (as PyTorch)."""
+    x = _tensor(input)
+    bx = x * beta if beta != 1 else x
+    soft = -LogSigmoid.apply(-bx)
+    if beta != 1:
+        soft = soft / beta
+    return where(bx > threshold, x, soft)
+
+
+def _softmax_dim(ndim):
+    return 0 if ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(x) / Σ exp(x) along ``dim`` (computed stably)."""
+    x = _tensor(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is None:
+        warnings.warn("Implicit dimension choice for softmax has been deprecated. Change the "
+                      "call to include dim=X as an argument.", UserWarning, stacklevel=2)
+        dim = _softmax_dim(x.ndim)
+    return x.softmax(dim)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """x - logsumexp(x) along ``dim`` (computed stably)."""
+    x = _tensor(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is None:
+        warnings.warn("Implicit dimension choice for log_softmax has been deprecated. Change "
+                      "the call to include dim=X as an argument.", UserWarning, stacklevel=2)
+        dim = _softmax_dim(x.ndim)
+    return x.log_softmax(dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """In training, zero each element with probability p and scale the rest by 1/(1-p)
+    (a mask multiply: the gradient is the same mask); the identity otherwise."""
+    if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _tensor(input)
+    if not training or p == 0:
+        return x
+    dtype = x.dtype if x.dtype.kind == "f" else np.float32
+    if p == 1:
+        return x * np.zeros(x.shape, dtype)
+    mask = _rng().random(x.shape, dtype=np.float32 if dtype == np.float32 else np.float64) >= p
+    return x * (mask * dtype.type(1.0 / (1.0 - p))).astype(dtype, copy=False)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dimensions start_dim..end_dim into one (like ``torch.flatten``)."""
+    return _tensor(input).flatten(start_dim, end_dim)
+
+
+# ============================================================================ normalisation
+def _update_running(buf, value, momentum):
+    """buf = (1 - momentum)·buf + momentum·value, in place (a Tensor or an ndarray)."""
+    if isinstance(buf, Tensor):
+        with autograd.no_grad():
+            buf.mul_(1.0 - momentum).add_(value.astype(buf.dtype) * buf.dtype.type(momentum))
+    else:
+        buf *= (1.0 - momentum)
+        buf += momentum * value
+
+
+def _raw(v):
+    return v.data if isinstance(v, Tensor) else np.asarray(v)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over dimension 1 of (N, C) or (N, C, *) input.
+
+    training: normalise with the batch mean and biased variance over every dimension but
+    1, and update ``running_mean``/``running_var`` (if given; Tensors or arrays, in place)
+    with momentum, using the unbiased variance; otherwise normalise with the running
+    statistics. y = (x - mean) / sqrt(var + eps) · weight + bias.
+    """
+    x = _tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of at least 2 dimensions (N, C, ...), "
+                         f"got input of shape {tuple(x.shape)}")
+    c = x.shape[1]
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    for name, v in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if v is not None and tuple(np.shape(_raw(v))) != (c,):
+            raise RuntimeError(f"batch_norm: {name} of shape {tuple(np.shape(_raw(v)))} does not "
+                               f"match the {c} channels of input {tuple(x.shape)}")
+    dims = (0,) + tuple(range(2, x.ndim))
+    if training:
+        count = x.data.size // c if c else 0
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {tuple(x.shape)}")
+        mean = x.mean(dim=dims, keepdim=True)
+        var = x.var(dim=dims, correction=0, keepdim=True)
+        y = (x - mean) / (var + eps).sqrt()
+        if running_mean is not None:
+            _update_running(running_mean, mean.data.reshape(c), momentum)
+        if running_var is not None:
+            _update_running(running_var, var.data.reshape(c) * (count / (count - 1)), momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be given when "
+                               "training=False")
+        dtype = x.dtype
+        mean = np.array(_raw(running_mean), dtype=dtype).reshape(shape)
+        inv_std = (1.0 / np.sqrt(np.array(_raw(running_var), dtype=dtype) + eps)).astype(dtype)
+        y = (x - mean) * inv_std.reshape(shape)
+    if weight is not None:
+        y = y * _tensor(weight).reshape(shape)
+    if bias is not None:
+        y = y + _tensor(bias).reshape(shape)
+    return y
+
+
+# ============================================================================ losses
+def _reduction(reduction, size_average, reduce, op):
+    if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
+        if reduce is False:
+            reduction = "none"
+        else:
+            reduction = "mean" if size_average is None or size_average else "sum"
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction (expected "
+                         f"'mean', 'sum' or 'none')")
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def _same_shape(op, input, target):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: target size {tuple(target.shape)} must be the same as input "
+                         f"size {tuple(input.shape)}")
+
+
+def _class_targets(op, x, target, ignore_index):
+    """Validated integer targets (N, d1, ...) for input (N, C, d1, ...)."""
+    t = _raw(target)
+    expected = x.shape[:1] + x.shape[2:]
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: expected integer class indices as target, got dtype {t.dtype} "
+                           f"(target {t.shape}, input {tuple(x.shape)})")
+    if tuple(t.shape) != tuple(expected):
+        raise ValueError(f"{op}: expected target of shape {tuple(expected)} for input "
+                         f"{tuple(x.shape)}, got target of shape {tuple(t.shape)}")
+    c = x.shape[1]
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= c))
+    if bad.any():
+        raise IndexError(f"{op}: target {int(t[bad].flat[0])} is out of bounds for {c} classes "
+                         f"(input {tuple(x.shape)})")
+    return t, valid
+
+
+def _class_weight(op, weight, c, dtype):
+    if weight is None:
+        return None
+    w = np.asarray(_raw(weight), dtype=dtype)
+    if w.shape != (c,):
+        raise RuntimeError(f"{op}: weight of shape {w.shape} does not match the {c} classes "
+                           f"of the input")
+    return w
+
+
+def _unbatch_classes(x, target):
+    """(C,) input with a 0-d target -> (1, C) and (1,)."""
+    return x.unsqueeze(0), np.asarray(_raw(target)).reshape(1)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log likelihood: loss[n] = -weight[t] · input[n, t] with t = target[n]
+    (input (N, C, d1, ...) of log-probabilities, integer target (N, d1, ...)). Targets equal
+    to ``ignore_index`` contribute nothing; 'mean' divides by the sum of the weights used."""
+    op = "nll_loss"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    x = _tensor(input)
+    unbatched = x.ndim == 1
+    if unbatched:
+        x, target = _unbatch_classes(x, target)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected input of shape (N, C, ...) or (C,), got "
+                         f"{tuple(x.shape)}")
+    t, valid = _class_targets(op, x, target, ignore_index)
+    c = x.shape[1]
+    w = _class_weight(op, weight, c, x.dtype)
+    safe = np.where(valid, t, 0)
+    index = [np.arange(x.shape[0]).reshape((-1,) + (1,) * (t.ndim - 1)), safe]
+    for k, size in enumerate(x.shape[2:], 1):
+        index.append(np.arange(size).reshape((1,) * k + (size,) + (1,) * (t.ndim - 1 - k)))
+    picked = x[tuple(index)]  # (N, d1, ...) gather
+    wt = (w[safe] if w is not None else np.ones(t.shape, x.dtype)) * valid
+    wt = wt.astype(x.dtype, copy=False)
+    loss = picked * (-wt)
+    if reduction == "none":
+        return loss.squeeze(0) if unbatched else loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    return total / x.dtype.type(wt.sum())
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross entropy of logits (N, C, d1, ...) (or (C,)) against integer class indices
+    (N, d1, ...) or class probabilities of the input's shape: log_softmax + nll_loss.
+
+    ``label_smoothing`` ε mixes the target with the uniform distribution:
+    (1 - ε)·nll + ε/C·Σ_c -weight[c]·log p_c (the second term normalised like the first).
+    """
+    op = "cross_entropy"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
+                         f"{label_smoothing}")
+    x = _tensor(input)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expected input of shape (N, C, ...) or (C,), got a 0-d input")
+    class_dim = 0 if x.ndim == 1 else 1
+    c = x.shape[class_dim]
+    logp = x.log_softmax(class_dim)
+    t_raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t_raw.dtype.kind == "f":  # class probabilities
+        tgt = _tensor(target)
+        _same_shape(op, x, tgt)
+        if label_smoothing > 0:
+            tgt = tgt * (1.0 - label_smoothing) + label_smoothing / c
+        w = _class_weight(op, weight, c, x.dtype)
+        terms = logp * tgt
+        if w is not None:
+            terms = terms * w.reshape((c,) + (1,) * (x.ndim - 1 - class_dim))
+        loss = -terms.sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / x.dtype.type(max(x.data.size // c, 1)) if loss.ndim else loss
+        return _reduce(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not label_smoothing:
+        return nll
+    # the uniform part: -Σ_c weight[c]·log p_c, zero where the target is ignored
+    if x.ndim == 1:
+        logp, t_raw = logp.unsqueeze(0), t_raw.reshape(1)
+    w = _class_weight(op, weight, c, x.dtype)
+    valid = t_raw != ignore_index
+    wshape = (1, c) + (1,) * (logp.ndim - 2)
+    smooth = -((logp * w.reshape(wshape)) if w is not None else logp).sum(1)
+    smooth = smooth * valid.astype(x.dtype)
+    if reduction == "none":
+        smooth = smooth.squeeze(0) if x.ndim == 1 else smooth
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        denom = w[np.where(valid, t_raw, 0)][valid].sum() if w is not None else valid.sum()
+        smooth = smooth.sum() / x.dtype.type(denom)
+    return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """(input - target)² reduced; input and target must have the same shape."""
+    reduction = _reduction(reduction, size_average, reduce, "mse_loss")
+    x, t = _tensor(input), _tensor(target)
+    _same_shape("mse_loss", x, t)
+    d = x - t
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """|input - target| reduced; input and target must have the same shape."""
+    reduction = _reduction(reduction, size_average, reduce, "l1_loss")
+    x, t = _tensor(input), _tensor(target)
+    _same_shape("l1_loss", x, t)
+    return _reduce((x - t).abs(), reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """-(t·log p + (1 - t)·log(1 - p)) for probabilities p (logs clamped at -100, as PyTorch)."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    p, t = _tensor(input), _tensor(target)
+    _same_shape(op, p, t)
+    if p.data.size and (np.any(p.data < 0) or np.any(p.data > 1)):
+        raise RuntimeError(f"{op}: all elements of input should be between 0 and 1")
+    loss = -(t * p.log().clamp(min=-100) + (1 - t) * (1 - p).log().clamp(min=-100))
+    if weight is not None:
+        loss = loss * _tensor(weight)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross entropy on logits x (sigmoid folded in, stable for any x):
+
+        loss = (1 - t)·x - (1 + (pos_weight - 1)·t)·log σ(x)     [· weight]
+
+    which is -[pos_weight·t·log σ(x) + (1 - t)·log(1 - σ(x))]."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    x, t = _tensor(input), _tensor(target)
+    _same_shape(op, x, t)
+    log_sig = LogSigmoid.apply(x)
+    if pos_weight is not None:
+        pw = _tensor(pos_weight)
+        loss = (1 - t) * x - (1 + (pw - 1) * t) * log_sig
+    else:
+        loss = (1 - t) * x - log_sig
+    if weight is not None:
+        loss = loss * _tensor(weight)
+    return _reduce(loss, reduction)
