@@ -1,0 +1,489 @@
+"""Small, dependency-free helpers shared by the benchmark scripts.
+
+* ``timeit(fn)``: warm-up, then repeated calls timed with ``time.perf_counter``;
+  returns a ``Timing`` with the median and the min (seconds).
+* ``peak_memory(fn)``: peak bytes allocated by Python/NumPy during one call
+  (``tracemalloc``; NumPy reports its buffers to it) plus the process max RSS.
+* ``gc_share(fn)``: the fraction of one call's wall time spent in the cyclic GC.
+* ``Table``: prints rows ``case | ndgrad | numpy-ref | torch | ndgrad/torch |
+  ndgrad/numpy`` and collects them for ``--json OUT``.
+* ``import_torch()``: ``torch`` or None, with its intra-op thread count set to
+  the number of threads NumPy's BLAS uses, so both sides get the same cores.
+* ``import_ndgrad()``: ``(autograd, nn, nn.functional)`` or None, with the
+  reason printed once, so the other columns still run while ndgrad is missing.
+
+Times are per call of the benchmarked function; each script says what one call
+does.
+"""
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+
+# Make ``import autograd`` / ``import nn`` work when a script runs as
+# ``python benchmarks/bench_nn.py`` from anywhere.
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------- timing
+@dataclass
+class Timing:
+    median: float          # seconds
+    min: float             # seconds
+    repeat: int
+    samples: list = field(default_factory=list, repr=False)
+    gc_fraction: float = None   # share of the timed wall time spent in the cyclic GC
+    gc_collections: int = None
+
+    def as_dict(self):
+        d = {"median_s": self.median, "min_s": self.min, "repeat": self.repeat}
+        if self.gc_fraction is not None:
+            d["gc_fraction"] = self.gc_fraction
+            d["gc_collections"] = self.gc_collections
+        return d
+
+    def scaled(self, factor):
+        """Per-unit timing (e.g. per op): every sample multiplied by ``factor``."""
+        return Timing(self.median * factor, self.min * factor, self.repeat,
+                      [x * factor for x in self.samples], self.gc_fraction, self.gc_collections)
+
+
+class _GCTimer:
+    """Accumulates time spent inside gc collections while installed."""
+
+    def __init__(self):
+        self.total = 0.0
+        self.n = 0
+        self._t0 = 0.0
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._t0
+            self.n += 1
+
+    def __enter__(self):
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self)
+
+
+def timeit(fn, repeat=10, warmup=2, number=1, max_time=None, warmup_time=0.3, setup=None,
+           track_gc=True):
+    """Time ``fn()``: ``warmup`` untimed calls (continued until ``warmup_time``
+    seconds have passed, at most 100 calls), then ``repeat`` samples of
+    ``number`` calls each. Returns per-call seconds (median and min) and the
+    share of the timed time spent in the cyclic garbage collector.
+
+    With ``setup``, every call is ``fn(setup())`` and only ``fn`` is timed
+    (e.g. build a graph untimed, time its backward); ``number`` must be 1.
+
+    The time-based warm-up matters when NumPy (OpenBLAS threads) and torch
+    (OpenMP threads) alternate in one process on few cores: for the first
+    several calls after switching, the other library's worker threads are
+    still spinning and steal the cores (seen: 2.2 ms steps taking 6.5 ms).
+
+    ``max_time`` (seconds) stops sampling early once that much has been spent
+    (at least 3 samples are always taken), so slow cases stay quick.
+    """
+    assert setup is None or number == 1
+
+    def call():
+        if setup is None:
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            return time.perf_counter() - t0
+        arg = setup()
+        t0 = time.perf_counter()
+        fn(arg)
+        dt = time.perf_counter() - t0
+        del arg
+        return dt
+
+    t_start = time.perf_counter()
+    n = 0
+    while n < warmup or (time.perf_counter() - t_start < warmup_time and n < 100):
+        call()
+        n += 1
+    samples = []
+    spent = 0.0
+    gct = _GCTimer()
+    with gct if track_gc else _nullcontext():
+        for i in range(repeat):
+            dt = call()
+            # with setup, GC during setup is not part of the timed call
+            samples.append(dt / number)
+            spent += dt
+            if max_time is not None and spent > max_time and i >= 2:
+                break
+    t = Timing(statistics.median(samples), min(samples), len(samples), samples)
+    if track_gc and setup is None and spent > 0:
+        t.gc_fraction, t.gc_collections = gct.total / spent, gct.n
+    return t
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def fmt_time(seconds, unit=None):
+    """``1.23 ms`` style; ``unit`` forces 's', 'ms' or 'us'."""
+    if seconds is None:
+        return "n/a"
+    if unit is None:
+        unit = "s" if seconds >= 1 else "ms" if seconds >= 1e-3 else "us"
+    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
+    return f"{seconds * scale:.3g} {unit}"
+
+
+def fmt_bytes(n):
+    if n is None:
+        return "n/a"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+
+
+# --------------------------------------------------------------------------- memory
+def max_rss_bytes():
+    """The process's peak resident set size so far, in bytes.
+
+    Linux: VmHWM from /proc/self/status (per address space, so it starts
+    afresh in a new process; getrusage's ru_maxrss survives fork+exec and a
+    child started by a big parent would report the parent's peak). Elsewhere:
+    resource.getrusage ru_maxrss.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024
+
+
+def reset_peak_rss():
+    """Reset the peak-RSS mark to the current RSS (Linux >= 4.0); True on success."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory(fn):
+    """Run ``fn()`` once under tracemalloc; return (peak_bytes, result).
+
+    Counts Python objects and NumPy buffers (NumPy reports its allocations to
+    tracemalloc); not memory allocated inside BLAS or by torch's C++ allocator.
+    tracemalloc slows Python-heavy code down, so never time under it.
+    """
+    gc.collect()
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return peak, result
+
+
+def gc_share(fn):
+    """Run ``fn()`` once; return (fraction of wall time spent in GC, n collections)."""
+    state = {"t0": 0.0, "total": 0.0, "n": 0}
+
+    def cb(phase, info):
+        if phase == "start":
+            state["t0"] = time.perf_counter()
+        else:
+            state["total"] += time.perf_counter() - state["t0"]
+            state["n"] += 1
+
+    gc.collect()
+    gc.callbacks.append(cb)
+    try:
+        t0 = time.perf_counter()
+        fn()
+        wall = time.perf_counter() - t0
+    finally:
+        gc.callbacks.remove(cb)
+    return (state["total"] / wall if wall > 0 else 0.0), state["n"]
+
+
+# --------------------------------------------------------------------------- threads / imports
+def numpy_threads():
+    """Threads NumPy's BLAS will use (threadpoolctl if installed, else env/cpus)."""
+    try:
+        from threadpoolctl import threadpool_info
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        if counts:
+            return max(counts)
+    except Exception:
+        pass
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+_TORCH = "unset"
+
+
+def import_torch(disabled=False):
+    """``torch`` with ``set_num_threads(numpy_threads())``, or None."""
+    global _TORCH
+    if disabled:
+        return None
+    if _TORCH == "unset":
+        try:
+            import torch
+            torch.set_num_threads(numpy_threads())
+            _TORCH = torch
+        except Exception as e:  # not installed, or broken install
+            print(f"[torch column: n/a ({type(e).__name__}: {e})]")
+            _TORCH = None
+    return _TORCH
+
+
+def import_ndgrad(need_nn=True):
+    """``(autograd, nn, F)`` or None (printing why). ``nn``/``F`` are None if
+    ``need_nn`` is False or only ``autograd`` imports."""
+    try:
+        import autograd
+    except Exception as e:
+        print(f"[ndgrad column: n/a (import autograd: {type(e).__name__}: {e})]")
+        return None
+    if not need_nn:
+        return autograd, None, None
+    try:
+        import nn
+        import nn.functional as F
+    except Exception as e:
+        print(f"[ndgrad column: n/a (import nn.functional: {type(e).__name__}: {e})]")
+        return None
+    return autograd, nn, F
+
+
+def try_case(label, fn):
+    """Call ``fn()``; on any exception print one line and return None, so that
+    one missing/broken ndgrad op costs one cell, not the run."""
+    try:
+        return fn()
+    except Exception as e:
+        msg = str(e).splitlines()[0][:120] if str(e) else ""
+        print(f"  [{label}: n/a ({type(e).__name__}: {msg})]")
+        return None
+
+
+def environment():
+    info = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "numpy_threads": numpy_threads(),
+    }
+    if _TORCH not in (None, "unset"):
+        info["torch"] = _TORCH.__version__
+        info["torch_threads"] = _TORCH.get_num_threads()
+    return info
+
+
+def print_environment():
+    env = environment()
+    parts = [f"{k}={v}" for k, v in env.items()]
+    print("# " + ", ".join(parts))
+    warn_if_busy()
+
+
+# --------------------------------------------------------------------------- argument parsing
+def make_parser(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true",
+                   help="fewer repeats (for smoke tests / CI)")
+    p.add_argument("--repeat", type=int, default=None, help="timed repeats per case")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch column")
+    p.add_argument("--json", metavar="OUT", default=None,
+                   help="also write the results as JSON to OUT")
+    p.add_argument("--ratio-stat", choices=("min", "median"), default="min",
+                   help="statistic the ndgrad/x ratios use (default: min)")
+    return p
+
+
+def parse_args(parser, argv=None):
+    args = parser.parse_args(argv)
+    global RATIO_STAT
+    RATIO_STAT = args.ratio_stat
+    return args
+
+
+# --------------------------------------------------------------------------- the table
+def _ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+# Which statistic the ratios use. "min" is the default: on a shared 2-core
+# machine other processes only ever add time, so the fastest sample is the
+# most reproducible estimate; the median is printed next to it.
+RATIO_STAT = "min"
+
+
+class Table:
+    """Rows of ``case | ndgrad | numpy-ref | torch | ndgrad/torch | ndgrad/numpy``.
+
+    Cells are Timings (printed ``median / min``), plain seconds, or None
+    ("n/a"). Ratios use ``RATIO_STAT`` (min by default); > 1 means ndgrad is
+    slower. ``extra`` is a dict of additional named values for a row (GFLOP/s,
+    the GEMM lower bound, ...), printed in a final column.
+    """
+
+    def __init__(self, title, unit=None, columns=("ndgrad", "numpy-ref", "torch")):
+        self.title = title
+        self.unit = unit
+        self.columns = list(columns)
+        self.rows = []
+
+    @property
+    def ref_column(self):
+        """The hand-written reference the second ratio is taken against."""
+        others = [c for c in self.columns if c not in ("ndgrad", "torch")]
+        return others[0] if others else "numpy-ref"
+
+    @staticmethod
+    def _sec(cell, stat=None):
+        if cell is None:
+            return None
+        if isinstance(cell, Timing):
+            return getattr(cell, stat or RATIO_STAT)
+        return float(cell)
+
+    def _cell(self, cell):
+        if cell is None:
+            return "n/a"
+        if isinstance(cell, Timing):
+            unit = self.unit
+            if unit is None:
+                unit = "s" if cell.min >= 1 else "ms" if cell.min >= 1e-3 else "us"
+            scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
+            return f"{cell.median * scale:.3g} / {cell.min * scale:.3g} {unit}"
+        return fmt_time(float(cell), self.unit)
+
+    def add(self, case, ndgrad=None, numpy_ref=None, torch=None, extra=None, **other):
+        cells = {"ndgrad": ndgrad, "numpy-ref": numpy_ref, "torch": torch}
+        cells.update({k.replace("_", "-"): v for k, v in other.items()})
+        self.rows.append({"case": case, "cells": cells, "extra": extra or {}})
+
+    def _ratio_names(self):
+        return "ndgrad/torch", f"ndgrad/{self.ref_column.replace('-ref', '')}"
+
+    def print(self):
+        ref_col = self.ref_column
+        header = (["case"] + [f"{c} (med / min)" for c in self.columns]
+                  + [f"{n} ({RATIO_STAT})" for n in self._ratio_names()] + ["notes"])
+        lines = []
+        for row in self.rows:
+            cells = row["cells"]
+            nd = self._sec(cells.get("ndgrad"))
+            r_t = _ratio(nd, self._sec(cells.get("torch")))
+            r_n = _ratio(nd, self._sec(cells.get(ref_col)))
+            notes = "; ".join(f"{k}={v}" for k, v in row["extra"].items())
+            lines.append([row["case"]] + [self._cell(cells.get(c)) for c in self.columns]
+                         + [f"{r_t:.2f}x" if r_t is not None else "n/a",
+                            f"{r_n:.2f}x" if r_n is not None else "n/a", notes])
+        print()
+        print(f"## {self.title}")
+        if not lines:
+            print("(no rows)")
+            return
+        widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+        fmt = " | ".join("{:<%d}" % w if i == 0 or i == len(widths) - 1 else "{:>%d}" % w
+                         for i, w in enumerate(widths))
+        print(fmt.format(*header).rstrip())
+        print("-|-".join("-" * w for w in widths))
+        for line in lines:
+            print(fmt.format(*line).rstrip())
+
+    def as_dict(self):
+        out = []
+        n_t, n_r = self._ratio_names()
+        for row in self.rows:
+            r = {"case": row["case"], "extra": row["extra"]}
+            for c, v in row["cells"].items():
+                if isinstance(v, Timing):
+                    r[c] = v.as_dict()
+                elif v is None:
+                    r[c] = None
+                else:
+                    r[c] = {"median_s": float(v), "min_s": float(v)}
+            nd = self._sec(row["cells"].get("ndgrad"))
+            r[n_t] = _ratio(nd, self._sec(row["cells"].get("torch")))
+            r[n_r] = _ratio(nd, self._sec(row["cells"].get(self.ref_column)))
+            r["ratio_stat"] = RATIO_STAT
+            out.append(r)
+        return {"title": self.title, "rows": out}
+
+
+def cpu_busy_fraction(interval=0.5):
+    """Share of all CPUs busy (any process) over ``interval`` s, from /proc/stat."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v), idle
+    try:
+        t0, i0 = snap()
+        time.sleep(interval)
+        t1, i1 = snap()
+        return 1.0 - (i1 - i0) / max(1, t1 - t0)
+    except OSError:
+        return None
+
+
+def warn_if_busy():
+    """Print a warning when other processes use the CPUs (timings will be noisy)."""
+    busy = cpu_busy_fraction()
+    if busy is not None and busy > 0.15:
+        print(f"# WARNING: CPUs already {busy:.0%} busy before the benchmark started "
+              "(other processes); timings will be noisy. Ratios use the min over samples.")
+    return busy
+
+
+def dump_json(path, tables, **meta):
+    if not path:
+        return
+    doc = {"environment": environment(), "tables": [t.as_dict() for t in tables]}
+    doc.update(meta)
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2, default=str)
+    print(f"\n[wrote {path}]")
