@@ -125,7 +125,8 @@ REDUCE = {
                   lambda t, d, k: t.logsumexp(dim=_torch_dim(d, t.ndim), keepdim=k)),
     "var": ({}, lambda t, d, k: t.var(dim=d, keepdim=k, correction=0),
             lambda t, d, k: t.var(dim=_torch_dim(d, t.ndim), keepdim=k, correction=0)),
-    "std": ({}, lambda t, d, k: t.std(dim=d, keepdim=k, correction=0),
+    # distinct: equal non-integer values have a rounding-noise std (1e-16) in torch
+    "std": (dict(distinct=True), lambda t, d, k: t.std(dim=d, keepdim=k, correction=0),
             lambda t, d, k: t.std(dim=_torch_dim(d, t.ndim), keepdim=k, correction=0)),
 }
 
