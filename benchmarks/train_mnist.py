@@ -34,7 +34,10 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-limit", type=int, default=None, help="first N training images")
     p.add_argument("--out", default=os.path.join(_REPO, "runs", "bench-mnist-lenet5"))
-    p.add_argument("--progress", action="store_true", help="show the tqdm bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar / progress lines (only per-epoch lines)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads (default: BLAS's choice; use 1 on a busy machine)")
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     opts = p.parse_args(argv)
 
@@ -48,18 +51,21 @@ def main(argv=None):
         argv += ["--lr", str(opts.lr)]
     if opts.train_limit:
         argv += ["--train-limit", str(opts.train_limit)]
-    if not opts.progress:
+    if opts.no_progress:
         argv.append("--no-progress")
     parser = T.build_parser()
     args = T._fill_defaults(parser.parse_args(argv))
     try:
-        metrics = T.train(args)
+        with T._blas_threads(opts.threads):
+            metrics = T.train(args)
     except T.UsageError as e:
         parser.error(str(e))
 
     print()
     print(f"python {platform.python_version()}, numpy {np.__version__}, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+          f"BLAS threads {opts.threads or 'default'}, load average "
+          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"{'epoch':>5} | {'train s':>8} | {'epoch s':>8} | {'train acc':>9} | {'test acc':>8}")
     for e in metrics["epochs"]:
         print(f"{e['epoch']:>5} | {e['train_time_s']:>8.1f} | {e['epoch_time_s']:>8.1f} | "

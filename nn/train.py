@@ -21,6 +21,7 @@ grouped by module) as SVG/PNG/PDF by extension, or DOT text for ``.dot``/``.gv``
 Importing this module is cheap: nothing is trained or loaded until ``main()`` runs.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -90,6 +91,9 @@ def build_parser():
                    help="use only the first N test samples (quick runs)")
     p.add_argument("--eval-batch-size", type=_positive_int, default=1000, metavar="N",
                    help="batch size for evaluation (default 1000)")
+    p.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="limit NumPy's BLAS to N threads (needs threadpoolctl; default: "
+                        "BLAS's own choice). 1 is much faster on a busy machine")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (plain per-epoch lines only)")
     p.add_argument("--no-plot", action="store_true", help="don't write curves.png")
@@ -413,7 +417,8 @@ def train(args, log=print):
                   momentum=args.momentum if args.optimizer == "sgd" else None,
                   weight_decay=args.weight_decay, scheduler=args.scheduler, seed=args.seed,
                   in_channels=int(in_channels), input_size=int(input_size),
-                  num_classes=num_classes, train_samples=int(len(y_train)),
+                  num_classes=num_classes, threads=getattr(args, "threads", None),
+                  train_samples=int(len(y_train)),
                   test_samples=int(len(y_test)))
     n_params = sum(p.data.size for p in model.parameters())
     log(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(y_train)} train / "
@@ -483,12 +488,30 @@ def train(args, log=print):
     return metrics
 
 
+@contextlib.contextmanager
+def _blas_threads(n):
+    """Limit the BLAS thread pool to ``n`` threads for the block (``None``: no change).
+    OpenBLAS threads spin while waiting, so on a machine whose cores are busy with other
+    work, more threads can be many times slower than one."""
+    if n is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise UsageError("--threads needs threadpoolctl (pip install threadpoolctl), or set "
+                         "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting") from None
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
 def main(argv=None):
     """Entry point of ``ndgrad-train`` / ``python -m nn.train``; returns the exit status."""
     parser = build_parser()
     args = _fill_defaults(parser.parse_args(argv))
     try:
-        metrics = train(args)
+        with _blas_threads(args.threads):
+            metrics = train(args)
     except UsageError as e:
         parser.error(str(e))  # exits with status 2
     return 130 if metrics.get("interrupted") else 0

@@ -105,7 +105,7 @@ def test_graph_rendered_by_extension(tmp_path):
         pytest.skip("graphviz 'dot' not installed")
     svg = tmp_path / "g.svg"
     rc = train_mod.main(["--out", str(tmp_path), "--graph", str(svg), "--no-plot",
-                         "--epochs", "1", "--train-limit", "32", "--test-limit", "16",
+                         "--threads", "1", "--epochs", "1", "--train-limit", "32", "--test-limit", "16",
                          "--no-progress"])
     assert rc == 0
     assert b"<svg" in svg.read_bytes()[:2000]
