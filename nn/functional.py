@@ -801,6 +801,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     for k, size in enumerate(x.shape[2:], 1):
         index.append(np.arange(size).reshape((1,) * k + (size,) + (1,) * (t.ndim - 1 - k)))
     picked = x[tuple(index)]  # (N, d1, ...) gather
+    if w is None and valid.all():  # the common case: fewer ops
+        loss = -picked if reduction == "none" else -_reduce(picked, reduction)
+        return loss.squeeze(0) if unbatched and reduction == "none" else loss
     wt = (w[safe] if w is not None else np.ones(t.shape, x.dtype)) * valid
     wt = wt.astype(x.dtype, copy=False)
     loss = picked * (-wt)
