@@ -47,15 +47,11 @@ from .data import (Dataset, ArrayDataset, TensorDataset, Subset, random_split,  
                    DataLoader, default_collate)
 from . import data  # noqa: E402
 
-# TODO(nn-modules): nn/functional.py is being written; the layers import it. Until it is
-# committed, import them only if it exists (remove this guard once it lands).
-if _os.path.exists(_os.path.join(_os.path.dirname(__file__), "functional.py")):
-    from . import functional  # noqa: E402
-    from .linear import Identity, Linear, Flatten, Unflatten  # noqa: E402
-    from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
-    from .pooling import MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d  # noqa: E402
-    from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402
-    from .dropout import Dropout  # noqa: E402
-    from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, LogSoftmax  # noqa: E402
-    from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss,  # noqa: E402
-                       BCEWithLogitsLoss)
+from . import functional  # noqa: E402
+from .linear import Identity, Linear, Flatten, Unflatten  # noqa: E402
+from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
+from .pooling import MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d  # noqa: E402
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402
+from .dropout import Dropout  # noqa: E402
+from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, LogSoftmax  # noqa: E402
+from .loss import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss  # noqa: E402

@@ -10,8 +10,6 @@ import pytest
 import autograd as A
 import nn
 
-F = pytest.importorskip("nn.functional")
-
 
 def _torch():
     return pytest.importorskip("torch")
