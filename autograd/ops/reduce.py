@@ -173,7 +173,8 @@ class LogSumExp(Function):
         ctx.dims = normalize_dims(dim, x.ndim, "logsumexp")
         m = np.max(x, axis=ctx.dims, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        y = np.log(np.sum(np.exp(x - m), axis=ctx.dims, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf is the answer
+            y = np.log(np.sum(np.exp(x - m), axis=ctx.dims, keepdims=True)) + m
         ctx.save_for_backward(x)
         return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
 
