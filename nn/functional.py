@@ -423,7 +423,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out = out.squeeze(0)
     if not return_indices:
         return out
-    idx = S.max_pool_indices(argmax, x.shape[2:], kernel, stride, pads, dilation, grid)
+    idx = S.max_pool_indices(argmax, x.shape, kernel, stride, pads, dilation, grid)
     return out, Tensor(idx[0] if unbatched else idx)
 
 

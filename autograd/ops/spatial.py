@@ -399,21 +399,20 @@ def _select(slices, idx):
     return out
 
 
-def max_pool_indices(argmax, input_hw, kernel, stride, padding, dilation, grid):
-    """Flat indices (into each H·W plane of the unpadded input) of the chosen maxima,
-    as PyTorch's ``return_indices``."""
+def max_pool_indices(argmax, input_shape, kernel, stride, padding, dilation, grid):
+    """Flat indices (into each H·W plane of the unpadded (N, C, H, W) input) of the chosen
+    maxima, as PyTorch's ``return_indices``: an (N, C, OH, OW) int64 array."""
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
     t, _, l, _ = padding
-    ri = np.zeros((1, 1, oh, ow), np.int64) if argmax.rows is None else argmax.rows.astype(np.int64)
-    rows = np.arange(oh).reshape(oh, 1) * sh + ri * dh  # padded row of each chosen element
+    shape = tuple(input_shape[:2]) + (oh, ow)
+    ri = 0 if argmax.rows is None else argmax.rows.astype(np.int64)
+    rows = np.broadcast_to(np.arange(oh).reshape(oh, 1) * sh + ri * dh, shape)  # padded rows
     if argmax.cols is None:
-        cj = np.zeros(np.broadcast_shapes(rows.shape), np.int64)
-    else:
-        rows_b = np.broadcast_to(rows, argmax.cols.shape[:2] + (oh, ow))
-        cj = np.take_along_axis(argmax.cols, rows_b, axis=2).astype(np.int64)
+        cj = 0
+    else:  # the winning column of the row segment that won
+        cj = np.take_along_axis(argmax.cols, rows, axis=2).astype(np.int64)
     cols = np.arange(ow) * sw + cj * dw
-    shape = np.broadcast_shapes(rows.shape, cols.shape)
-    return np.broadcast_to((rows - t) * input_hw[1] + (cols - l), shape).copy()
+    return ((rows - t) * input_shape[3] + (cols - l)).astype(np.int64)
 
 
 # ============================================================================ average pooling
