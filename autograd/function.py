@@ -30,28 +30,31 @@ from . import grad_mode
 # alive, so modifying it in place raises instead of silently corrupting a gradient.
 # Several graphs may save the same array: count them and restore writability when
 # the last one releases it (only for arrays that we made read-only ourselves).
-_protected = {}  # id(array) -> [array, count]
+_protected = {}  # id(array) -> number of live nodes that saved it (they keep it alive)
 
 
 def _protect(arr):
-    entry = _protected.get(id(arr))
-    if entry is not None:
-        entry[1] += 1
+    key = id(arr)
+    count = _protected.get(key)
+    if count is not None:
+        _protected[key] = count + 1
         return True
     if arr.flags.writeable:
         arr.flags.writeable = False
-        _protected[id(arr)] = [arr, 1]
+        _protected[key] = 1
         return True
     return False
 
 
 def _unprotect(arr):
-    entry = _protected.get(id(arr))
-    if entry is None:
+    key = id(arr)
+    count = _protected.get(key)
+    if count is None:
         return
-    entry[1] -= 1
-    if entry[1] == 0:
-        del _protected[id(arr)]
+    if count > 1:
+        _protected[key] = count - 1
+    else:
+        del _protected[key]
         if not _make_writeable(arr):
             # A view whose base is still protected (saved by another node): NumPy refuses
             # until the base is writeable again, so retry after later releases.
@@ -95,7 +98,8 @@ _FREED_MESSAGE = (
     "if you need to access saved tensors after calling backward."
 )
 
-_OUTPUT = object()  # marks "this saved value is the op's own output"
+_OUTPUT = object()  # marks "this saved value is the op's own output" (for viz)
+_OUT, _CONST = -1, -2
 
 
 class Context:
@@ -145,17 +149,8 @@ class Context:
             if self._released:
                 raise RuntimeError(_FREED_MESSAGE)
             return ()
-        out = []
-        version = 0
-        for value, ref in zip(saved, self._saved_refs):
-            if ref is None:
-                out.append(self._output_type._make(value, None))
-            elif ref is _OUTPUT:
-                out.append(self._output_type._make(value, self))
-            else:
-                version += ref._version
-                out.append(ref)
-        if version != self._saved_version:  # versions only grow: a changed sum means a write
+        out = [self._unpack(value, ref) for value, ref in zip(saved, self._saved_refs)]
+        if self._leaf_version_sum() != self._saved_version:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: an input of {self.name} (input shapes "
@@ -163,22 +158,58 @@ class Context:
                 f"saved for backward.")
         return out
 
-    def _finish_saving(self, inputs, output_raw):
+    # What forward saved is remembered compactly (no extra objects per node): for
+    # each saved value, the position of the input it is (>= 0), _OUT or _CONST. An
+    # input is rebuilt from the edge to it: the leaf itself, or a Tensor whose
+    # grad_fn is the input's node, which is all double backward needs.
+    def _unpack(self, value, ref):
+        if type(ref) is not int:  # a named constant input, kept so drawings can name it
+            return ref
+        if ref == _CONST:
+            return self._output_type._make(value, None)
+        if ref == _OUT:
+            return self._output_type._make(value, self)
+        edge = self.next_functions[ref]
+        if edge is None:
+            return self._output_type._make(value, None)
+        if type(edge) is Context:
+            return edge._output_type._make(value, edge)
+        return edge  # a leaf
+
+    def _saved_items(self):
+        """(value, what it is) pairs: _OUTPUT, the input Tensor, or None for a constant."""
+        if self._saved is None:
+            return []
+        return [(v, _OUTPUT if r is _OUT else None if r is _CONST else self._unpack(v, r))
+                for v, r in zip(self._saved, self._saved_refs)]
+
+    def _leaf_version_sum(self):
+        # Versions only grow, so a changed sum means a saved leaf was written in place.
+        # (Non-leaf values cannot be written: their saved arrays are read-only.)
+        total = 0
+        for ref in self._saved_refs:
+            if type(ref) is int and ref >= 0:
+                edge = self.next_functions[ref]
+                if edge is not None and type(edge) is not Context:
+                    total += edge._version
+        return total
+
+    def _finish_saving(self, args, output_raw):
         """Classify what forward saved; protect saved arrays from in-place writes."""
         refs = []
-        version = 0
         for value in self._saved:
-            for t in inputs:
-                if value is t.data:
-                    refs.append(t)
-                    version += t._version
+            for i, a in enumerate(args):
+                if isinstance(a, Variable) and value is a.data:
+                    named_constant = a.name is not None and self.next_functions[i] is None
+                    refs.append(a if named_constant else i)
                     break
             else:
-                refs.append(_OUTPUT if value is output_raw else None)
+                refs.append(_OUT if value is output_raw else _CONST)
             if type(value) is np.ndarray:
                 _protect(value)
-        self._saved_refs = tuple(refs)
-        self._saved_version = version
+        refs = tuple(refs)
+        self._saved_refs = _meta_cache.setdefault(refs, refs)
+        self._saved_version = self._leaf_version_sum()
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
@@ -323,7 +354,7 @@ class Function:
         ctx.needs_input_grad = _meta_cache.setdefault(needs, needs)
         ctx.input_meta = _meta_cache.setdefault(metas, metas)
         if ctx._saved is not None:
-            ctx._finish_saving([a for a in args if isinstance(a, Variable)], result)
+            ctx._finish_saving(args, result)
         if grad_mode._anomaly:
             from .anomaly import _creation_trace
             ctx.trace = _creation_trace()

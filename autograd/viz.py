@@ -259,12 +259,15 @@ class _Naming:
                 self.explicit[id(_node_of(v))] = str(name)
                 if v.grad_fn is None:
                     self.params.add(id(v))
+                    # constants saved by a node come back as new Tensors on the same data
+                    self.explicit.setdefault(id(v.data), str(name))
         for r in roots:
             if r.name and id(_node_of(r)) not in self.explicit:
                 self.explicit[id(_node_of(r))] = r.name
 
     def leaf_name(self, leaf):
-        return self.explicit.get(id(leaf)) or leaf.name
+        return self.explicit.get(id(leaf)) or leaf.name or (
+            self.explicit.get(id(leaf.data)) if not isinstance(leaf.data, float) else None)
 
     def auto(self, roots, order):
         """Give every node in ``order`` (consumers first, as the engine runs) a name."""
@@ -335,8 +338,8 @@ def _known_values(nodes):
             t = ctx._retain()
             if t is not None:
                 values[id(ctx)] = t.data
-        if ctx._saved is not None and getattr(ctx, "_saved_refs", None) is not None:
-            for value, ref in zip(ctx._saved, ctx._saved_refs):
+        if ctx._saved is not None:
+            for value, ref in ctx._saved_items():
                 if ref is _OUTPUT:
                     values[id(ctx)] = value
                 elif isinstance(ref, Variable) and ref.grad_fn is not None:
@@ -350,8 +353,8 @@ def _constant_inputs(ctx):
     positions = [i for i, (nxt, meta) in enumerate(zip(ctx.next_functions, ctx.input_meta))
                  if nxt is None and meta is not None]
     found = {}
-    saved_refs = getattr(ctx, "_saved_refs", None)  # unset when nothing was saved
-    if positions and saved_refs is not None:
+    saved_refs = [ref for _, ref in ctx._saved_items()]
+    if positions and saved_refs:
         candidates = [r for r in saved_refs
                       if isinstance(r, Variable) and r.grad_fn is None and not r._requires_grad]
         for i in positions:
@@ -589,8 +592,8 @@ def draw_graph(root, params=None, show_saved=False, show_attrs=True, show_grad=T
         if cut:
             cut_consumers.append(consumer)
 
-        if show_saved and ctx._saved is not None and getattr(ctx, "_saved_refs", None) is not None:
-            for k, (value_k, ref) in enumerate(zip(ctx._saved, ctx._saved_refs)):
+        if show_saved and ctx._saved is not None:
+            for k, (value_k, ref) in enumerate(ctx._saved_items()):
                 fresh = id(value_k) not in extra_ids
                 sid = extra_ids.setdefault(id(value_k), f"saved{len(extra_ids)}")
                 if fresh:
