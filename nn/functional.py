@@ -196,13 +196,15 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
 def _conv_layout(x_shape, w_shape, stride, grid):
     """Column order for the convolution's im2col.
 
-    "ckn" (C·kh·kw, N·OH·OW): the copies into and out of the window matrix run along
-    rows of OW elements. "ckl" (C·kh·kw, OH·OW·N) puts the batch innermost, so those
-    copies run along N·OW elements, at the price of transposing the input, the output
-    and their gradients to and from batch-last order. That pays off only when the
-    rows are short and there are many windows per input element (large kernels).
+    "ckn" (C·kh·kw, N·OH·OW): the copies into and out of the window matrix (unfold, fold)
+    run along rows of OW elements, and the product comes out as (O, N, OH, OW), which
+    is NCHW after a free axis swap. "ckl" (C·kh·kw, OH·OW·N) puts the batch innermost,
+    so with stride 1 those copies run along N·OW contiguous elements, at the price of
+    putting the input (and the output, as a view) in batch-last memory order. Measured
+    on LeNet-sized layers (OW = 14, 5x5 kernels) "ckl" is ~15% faster; for wide images
+    (OW >= 16), strided windows or tiny batches "ckn" wins or ties.
     """
-    return "ckn"
+    return "ckl" if stride[1] == 1 and grid[1] < 16 and x_shape[0] >= 8 else "ckn"
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -569,7 +571,11 @@ def relu(input, inplace=False):
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, negative_slope · x otherwise (gradient negative_slope at 0, as PyTorch)."""
     x = _tensor(input)
-    return where(x > 0, x, x * negative_slope)
+    # x · m with the constant slope mask m = 1 where x > 0, negative_slope elsewhere
+    dtype = x.dtype if x.dtype.kind == "f" else np.float32
+    positive = x.data > 0
+    mask = positive * dtype.type(1.0 - negative_slope) + dtype.type(negative_slope)
+    return x * mask.astype(dtype, copy=False)
 
 
 def tanh(input):

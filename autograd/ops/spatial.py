@@ -90,21 +90,39 @@ def _check_geometry(op, shape, kernel, stride, padding, dilation, grid):
                              f"{tuple(shape)}")
 
 
-def _pad(x, padding, value=0.0, order=(0, 1, 2, 3), force=False):
-    """x (N, C, H, W) padded by (top, bottom, left, right), as an NCHW view of a new
-    buffer laid out in memory in ``order``. Without padding x itself is returned
-    (unless ``force``: then the copy is made anyway, to get the memory order)."""
+def _memory_order(a):
+    """a's axes from outermost to innermost in memory (a permutation of range(a.ndim))."""
+    return tuple(sorted(range(a.ndim), key=lambda k: -abs(a.strides[k])))
+
+
+def _alloc(shape, order, dtype, fill=None):
+    """A new array of ``shape`` laid out in memory in axis ``order``; fill None = uninitialised."""
+    mem = tuple(shape[a] for a in order)
+    buf = np.empty(mem, dtype) if fill is None else np.full(mem, fill, dtype)
+    return buf.transpose(np.argsort(order))
+
+
+def _pad(x, padding, value=0.0, order=None, force=False):
+    """x (N, C, H, W) padded by (top, bottom, left, right), as an NCHW view of a new buffer
+    laid out in memory in ``order`` (default: x's own memory order). Without padding x itself
+    is returned (unless ``force``: then the copy is made anyway, to get the memory order)."""
     t, b, l, r = padding
-    if not (t or b or l or r or force):
+    padded = bool(t or b or l or r)
+    if not (padded or force):
         return x
     n, c, h, w = x.shape
-    full = (n, c, h + t + b, w + l + r)
-    mem_shape = tuple(full[a] for a in order)
-    buf = (np.zeros(mem_shape, x.dtype) if value == 0 else np.full(mem_shape, value, x.dtype)) \
-        if (t or b or l or r) else np.empty(mem_shape, x.dtype)
-    view = buf.transpose(np.argsort(order))
-    view[:, :, t:t + h, l:l + w] = x
-    return view
+    order = _memory_order(x) if order is None else order
+    xp = _alloc((n, c, h + t + b, w + l + r), order, x.dtype, value if padded else None)
+    xp[:, :, t:t + h, l:l + w] = x
+    return xp
+
+
+def _crop(xp, padding, hw):
+    """The unpadded part of xp, keeping xp's memory order (no copy if nothing is cropped)."""
+    t, b, l, r = padding
+    if not (t or b or l or r):
+        return xp
+    return np.copy(xp[:, :, t:t + hw[0], l:l + hw[1]], order="K")
 
 
 def windows(xp, kernel, stride, dilation, grid):
@@ -132,17 +150,19 @@ def _covers(size, k, s, d, o):
     return d == 1 and s <= k and s * (o - 1) + k == size
 
 
-def _scatter_axis(write, axis, size, k, s, d, o, dtype, shape):
-    """The sum over kernel offsets i of block i placed at offset slice i along ``axis``.
+def _scatter_axis(write, axis, size, k, s, d, o, like):
+    """The sum over kernel offsets i of block i placed at offset slice i along ``axis``
+    (the result is ``like``'s shape with ``size`` along ``axis``, and its memory order).
 
     ``write(i, dest, add)`` puts block i into ``dest`` (a strided view of the result),
     adding to it when ``add``. One strided write or add per offset; when the offsets'
     slices are disjoint the blocks are simply written, and the result needs no zeroing
     when they also cover it."""
-    full = list(shape)
+    full = list(like.shape)
     full[axis] = size
     disjoint = _non_overlapping(k, s, d)
-    out = np.empty(full, dtype) if disjoint and _covers(size, k, s, d, o) else np.zeros(full, dtype)
+    covered = disjoint and _covers(size, k, s, d, o)
+    out = _alloc(full, _memory_order(like), like.dtype, None if covered else 0)
     index = [slice(None)] * len(full)
     for i in range(k):
         index[axis] = _offset(i, k, s, d, o)
@@ -233,16 +253,13 @@ class Fold(Function):
         shape = (n, c, h, w)
         _check_geometry("fold", shape, kernel, stride, padding, dilation, (oh, ow))
         ctx.grid = (oh, ow)
-        order = _BUFFER_ORDER[layout]
         hp, wp = h + t + b, w + l + r
-        full = (n, c, hp, wp)
-        mem = tuple(full[a] for a in order)
         sh, sw = stride
         dh, dw = dilation
         disjoint = _non_overlapping(kh, sh, dh) and _non_overlapping(kw, sw, dw)
         covered = _covers(hp, kh, sh, dh, oh) and _covers(wp, kw, sw, dw, ow)
-        buf = np.empty(mem, cols.dtype) if disjoint and covered else np.zeros(mem, cols.dtype)
-        xp = buf.transpose(np.argsort(order))  # NCHW view
+        xp = _alloc((n, c, hp, wp), _BUFFER_ORDER[layout], cols.dtype,
+                    None if disjoint and covered else 0)  # an NCHW view
         for i in range(kh):
             rows = _offset(i, kh, sh, dh, oh)
             for j in range(kw):
@@ -251,8 +268,7 @@ class Fold(Function):
                     block[...] = canon[:, :, i, j]
                 else:
                     block += canon[:, :, i, j]
-        out = xp[:, :, t:t + h, l:l + w]
-        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+        return _crop(xp, padding, (h, w))
 
     @staticmethod
     def backward(ctx, grad):
@@ -263,7 +279,7 @@ class Fold(Function):
 
 # ============================================================================ max pooling
 class Argmax:
-    """Which element won each window, kept separable: ``cols`` (N, C, Hu, OW) is the
+    """Which element won each window, kept separable: ``cols`` (N, C, Hp, OW) is the
     winning kernel column of each row segment, ``rows`` (N, C, OH, OW) the winning
     kernel row. None along an axis of kernel size 1. ``MaxPool2d`` fills in the one it
     is given (so the caller can read the indices too)."""
@@ -318,8 +334,7 @@ class MaxPool2d(Function):
         _check_geometry("max_pool2d", x.shape, kernel, stride, padding, dilation, grid)
         (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
         xp = _pad(x, padding, value=-np.inf)
-        used = sh * (oh - 1) + dh * (kh - 1) + 1  # rows that some window reads
-        xr = xp[:, :, :used]
+        xr = xp
         cm, cidx = _first_max([xr[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)])
         out, ridx = _first_max([cm[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)])
         if argmax is None:
@@ -338,8 +353,7 @@ def _route(g, idx, axis, size, kernel, stride, dilation, grid):
     """Send g back along one axis to the winning kernel offset of each window."""
     a = axis - 2
     write = _copy_block(g) if idx is None else _masked_block(g, idx, kernel[a])
-    return _scatter_axis(write, axis, size, kernel[a], stride[a], dilation[a], grid[a], g.dtype,
-                         g.shape)
+    return _scatter_axis(write, axis, size, kernel[a], stride[a], dilation[a], grid[a], g)
 
 
 class MaxPoolScatter(Function):
@@ -352,14 +366,9 @@ class MaxPoolScatter(Function):
     def forward(ctx, g, argmax, input_hw, kernel, stride, padding, dilation, grid):
         t, b, l, r = padding
         h, w = input_hw
-        hp, wp = h + t + b, w + l + r
-        used = stride[0] * (grid[0] - 1) + dilation[0] * (kernel[0] - 1) + 1
-        gr = _route(g, argmax.rows, 2, used, kernel, stride, dilation, grid)
-        gx = _route(gr, argmax.cols, 3, wp, kernel, stride, dilation, grid)
-        if used < hp:
-            gx = np.concatenate([gx, np.zeros(gx.shape[:2] + (hp - used, wp), gx.dtype)], axis=2)
-        out = gx[:, :, t:t + h, l:l + w]
-        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+        gr = _route(g, argmax.rows, 2, h + t + b, kernel, stride, dilation, grid)
+        gx = _route(gr, argmax.cols, 3, w + l + r, kernel, stride, dilation, grid)
+        return _crop(gx, padding, input_hw)
 
     @staticmethod
     def backward(ctx, grad):
@@ -376,8 +385,7 @@ class MaxPoolGather(Function):
     def forward(ctx, x, argmax, kernel, stride, padding, dilation, grid):
         (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
         xp = _pad(x, padding)
-        used = sh * (oh - 1) + dh * (kh - 1) + 1
-        xr = xp[:, :, :used]
+        xr = xp
         cm = _select([xr[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)], argmax.cols)
         return _select([cm[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)], argmax.rows)
 
@@ -428,8 +436,7 @@ class AvgPool2d(Function):
         _check_geometry("avg_pool2d", x.shape, kernel, stride, padding, dilation, grid)
         (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
         xp = _pad(x, padding)
-        used = sh * (oh - 1) + dh * (kh - 1) + 1
-        xr = xp[:, :, :used]
+        xr = xp
         cs = _sum([xr[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)])
         out = _sum([cs[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)])
         out *= np.asarray(scale, dtype=out.dtype)
@@ -459,16 +466,11 @@ class AvgPoolScatter(Function):
     def forward(ctx, g, input_hw, kernel, stride, padding, dilation, grid, scale):
         t, b, l, r = padding
         h, w = input_hw
-        hp, wp = h + t + b, w + l + r
         (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
         gs = g * np.asarray(scale, dtype=g.dtype)
-        used = sh * (oh - 1) + dh * (kh - 1) + 1
-        gr = _scatter_axis(_copy_block(gs), 2, used, kh, sh, dh, oh, gs.dtype, gs.shape)
-        gx = _scatter_axis(_copy_block(gr), 3, wp, kw, sw, dw, ow, gr.dtype, gr.shape)
-        if used < hp:
-            gx = np.concatenate([gx, np.zeros(gx.shape[:2] + (hp - used, wp), gx.dtype)], axis=2)
-        out = gx[:, :, t:t + h, l:l + w]
-        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+        gr = _scatter_axis(_copy_block(gs), 2, h + t + b, kh, sh, dh, oh, gs)
+        gx = _scatter_axis(_copy_block(gr), 3, w + l + r, kw, sw, dw, ow, gr)
+        return _crop(gx, padding, input_hw)
 
     @staticmethod
     def backward(ctx, grad):
