@@ -208,7 +208,7 @@ class Context:
             if type(value) is np.ndarray:
                 _protect(value)
         refs = tuple(refs)
-        self._saved_refs = _meta_cache.setdefault(refs, refs)
+        self._saved_refs = _refs_cache.setdefault(refs, refs)
         self._saved_version = self._leaf_version_sum()
 
     def _release(self):
@@ -291,6 +291,7 @@ class _MetaCache(dict):
 
 
 _meta_cache = _MetaCache()
+_refs_cache = _MetaCache()  # separate: (0, 1) == (False, True) in Python
 
 
 class _NoGradContext:

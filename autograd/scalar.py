@@ -93,32 +93,8 @@ class Scalar(Variable):
         label = f"{self.name}: " if self.name else ""
         return f"Scalar({label}data={self.data:.4f}, grad={grad})"
 
-    # arithmetic: the same Function classes as Tensor
-    def __add__(self, other): return O.Add.apply(self, self._wrap(other))
-    def __radd__(self, other): return O.Add.apply(self._wrap(other), self)
-    def __sub__(self, other): return O.Sub.apply(self, self._wrap(other))
-    def __rsub__(self, other): return O.Sub.apply(self._wrap(other), self)
-    def __mul__(self, other): return O.Mul.apply(self, self._wrap(other))
-    def __rmul__(self, other): return O.Mul.apply(self._wrap(other), self)
-    def __truediv__(self, other): return O.Div.apply(self, self._wrap(other))
-    def __rtruediv__(self, other): return O.Div.apply(self._wrap(other), self)
-    def __neg__(self): return O.Neg.apply(self)
-
-    def __pow__(self, other):
-        if isinstance(other, numbers.Real):
-            return O.PowScalar.apply(self, exponent=other)
-        return O.Pow.apply(self, self._wrap(other))
-
-    def __rpow__(self, other): return O.Pow.apply(self._wrap(other), self)
-
-    def exp(self): return O.Exp.apply(self)
-    def log(self): return O.Log.apply(self)
-    def sqrt(self): return O.Sqrt.apply(self)
-    def tanh(self): return O.Tanh.apply(self)
-    def sigmoid(self): return O.Sigmoid.apply(self)
-    def relu(self): return O.Relu.apply(self)
-    def abs(self): return O.Abs.apply(self)
-    def sign(self): return O.Sign.apply(self)
+    # arithmetic (+ - * / **, exp, tanh, ...) is inherited from Variable: the same
+    # Function classes as Tensor.
 
     # comparisons give plain bools (used by backward rules such as relu's mask)
     def __gt__(self, other): return Scalar._make(self.data > float(other), None)

@@ -200,35 +200,17 @@ class Tensor(Variable):
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ------------------------------------------------------------------ arithmetic
-    def __add__(self, other): return O.Add.apply(self, self._wrap(other))
-    def __radd__(self, other): return O.Add.apply(self._wrap(other), self)
-    def __sub__(self, other): return O.Sub.apply(self, self._wrap(other))
-    def __rsub__(self, other): return O.Sub.apply(self._wrap(other), self)
-    def __mul__(self, other): return O.Mul.apply(self, self._wrap(other))
-    def __rmul__(self, other): return O.Mul.apply(self._wrap(other), self)
-    def __truediv__(self, other): return O.Div.apply(self, self._wrap(other))
-    def __rtruediv__(self, other): return O.Div.apply(self._wrap(other), self)
-    def __neg__(self): return O.Neg.apply(self)
-    def __pos__(self): return self
-    def __abs__(self): return O.Abs.apply(self)
-
-    def __pow__(self, other):
-        if isinstance(other, numbers.Number) and not isinstance(other, bool):
-            return O.PowScalar.apply(self, exponent=other)
-        return O.Pow.apply(self, self._wrap(other))
-
-    def __rpow__(self, other):
-        return O.Pow.apply(self._wrap(other), self)
-
+    # + - * / ** and their reflected forms come from Variable (shared with Scalar);
+    # numbers and NumPy arrays work on either side (``__array_ufunc__ = None``).
     def __matmul__(self, other): return matmul(self, self._wrap(other))
     def __rmatmul__(self, other): return matmul(self._wrap(other), self)
 
-    add = __add__
-    sub = __sub__
-    mul = __mul__
-    div = __truediv__
-    neg = __neg__
-    pow = __pow__
+    add = Variable.__add__
+    sub = Variable.__sub__
+    mul = Variable.__mul__
+    div = Variable.__truediv__
+    neg = Variable.__neg__
+    pow = Variable.__pow__
 
     # comparisons: no gradient, a bool tensor
     def _compare(self, other, op):
@@ -248,14 +230,6 @@ class Tensor(Variable):
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     # ------------------------------------------------------------------ elementwise
-    def exp(self): return O.Exp.apply(self)
-    def log(self): return O.Log.apply(self)
-    def sqrt(self): return O.Sqrt.apply(self)
-    def tanh(self): return O.Tanh.apply(self)
-    def sigmoid(self): return O.Sigmoid.apply(self)
-    def relu(self): return O.Relu.apply(self)
-    def abs(self): return O.Abs.apply(self)
-    def sign(self): return O.Sign.apply(self)
     def maximum(self, other): return O.Maximum.apply(self, self._wrap(other))
     def minimum(self, other): return O.Minimum.apply(self, self._wrap(other))
 

@@ -5,7 +5,10 @@ node that produced it (``grad_fn``, None for leaves) and, for leaves that
 require grad, the accumulated ``grad``. Both kinds run on the same Function,
 Context and engine code.
 """
+import numbers
+
 from . import engine
+from . import ops as O
 
 
 class Variable:
@@ -77,6 +80,37 @@ class Variable:
     def retains_grad(self):
         return self.grad_fn is not None and self.grad_fn._retain is not None \
             and self.grad_fn._retain() is self
+
+    # -------------------------------------------------------------- arithmetic
+    # Shared by Tensor and Scalar: the same Function classes run on arrays and floats.
+    # ``_wrap`` turns a Python number (or array) into a constant of the right kind.
+    def __add__(self, other): return O.Add.apply(self, self._wrap(other))
+    def __radd__(self, other): return O.Add.apply(self._wrap(other), self)
+    def __sub__(self, other): return O.Sub.apply(self, self._wrap(other))
+    def __rsub__(self, other): return O.Sub.apply(self._wrap(other), self)
+    def __mul__(self, other): return O.Mul.apply(self, self._wrap(other))
+    def __rmul__(self, other): return O.Mul.apply(self._wrap(other), self)
+    def __truediv__(self, other): return O.Div.apply(self, self._wrap(other))
+    def __rtruediv__(self, other): return O.Div.apply(self._wrap(other), self)
+    def __neg__(self): return O.Neg.apply(self)
+    def __pos__(self): return self
+    def __abs__(self): return O.Abs.apply(self)
+
+    def __pow__(self, other):
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return O.PowScalar.apply(self, exponent=other)
+        return O.Pow.apply(self, self._wrap(other))
+
+    def __rpow__(self, other): return O.Pow.apply(self._wrap(other), self)
+
+    def exp(self): return O.Exp.apply(self)
+    def log(self): return O.Log.apply(self)
+    def sqrt(self): return O.Sqrt.apply(self)
+    def tanh(self): return O.Tanh.apply(self)
+    def sigmoid(self): return O.Sigmoid.apply(self)
+    def relu(self): return O.Relu.apply(self)
+    def abs(self): return O.Abs.apply(self)
+    def sign(self): return O.Sign.apply(self)
 
     # -------------------------------------------------------------- backward
     def _initial_grad(self, gradient):

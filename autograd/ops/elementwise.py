@@ -257,33 +257,28 @@ class Clamp(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b) elementwise; on a tie each side gets half the gradient."""
-    @staticmethod
-    def forward(ctx, a, b):
+    """y = max(a, b) elementwise; on a tie each side gets half the gradient:
+    dL/da = dL/dy · ([a > b] + ½[a == b]),  dL/db = dL/dy - dL/da"""
+    pick = staticmethod(np.maximum)
+    wins = staticmethod(lambda a, b: a > b)  # where a is the result
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return cls.pick(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = (a > b) + (a == b) * 0.5  # a's share of the gradient
+        share = ctx.fn.wins(a, b) + (a == b) * 0.5  # a's share of the gradient
         da, db = ctx.needs_input_grad
         return (grad * share if da else None), (grad * (1.0 - share) if db else None)
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """y = min(a, b) elementwise; on a tie each side gets half the gradient."""
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share = (a < b) + (a == b) * 0.5
-        da, db = ctx.needs_input_grad
-        return (grad * share if da else None), (grad * (1.0 - share) if db else None)
+    pick = staticmethod(np.minimum)
+    wins = staticmethod(lambda a, b: a < b)
 
 
 class Where(Function):

@@ -108,12 +108,15 @@ class Expand(Function):
 class AMax(Function):
     """y = max of x over dims; ties share the gradient evenly:
     dL/dx = dL/dy · [x == y] / (number of maxima)"""
-    @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False):
-        ctx.dims = normalize_dims(dim, x.ndim, "amax")
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, x, dim=None, keepdim=False):
+        name = cls.__name__.lower()
+        ctx.dims = normalize_dims(dim, x.ndim, name)
         if x.size == 0:
-            raise RuntimeError("amax: cannot reduce an empty tensor")
-        y = np.max(x, axis=ctx.dims, keepdims=True)
+            raise RuntimeError(f"{name}: cannot reduce an empty tensor")
+        y = cls.reduce(x, axis=ctx.dims, keepdims=True)
         ctx.save_for_backward(x, y)
         return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
 
@@ -125,23 +128,9 @@ class AMax(Function):
         return _expand_back(grad, ctx) * mask / count
 
 
-class AMin(Function):
-    """y = min of x over dims; ties share the gradient evenly."""
-    @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False):
-        ctx.dims = normalize_dims(dim, x.ndim, "amin")
-        if x.size == 0:
-            raise RuntimeError("amin: cannot reduce an empty tensor")
-        y = np.min(x, axis=ctx.dims, keepdims=True)
-        ctx.save_for_backward(x, y)
-        return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        mask = x == y
-        count = mask.sum(dim=ctx.dims, keepdim=True)
-        return _expand_back(grad, ctx) * mask / count
+class AMin(AMax):
+    """y = min of x over dims; ties share the gradient evenly (as AMax)."""
+    reduce = staticmethod(np.min)
 
 
 class Var(Function):
