@@ -1,6 +1,7 @@
 """Small, dependency-free helpers shared by the benchmark scripts.
 
-* ``timeit(fn)``: warm-up, then repeated calls timed with ``time.perf_counter``;
+* ``timeit(fn)``: warm-up, then repeated calls timed with ``time.perf_counter``
+  (or ``time.process_time``: ``--clock cpu``);
   returns a ``Timing`` with the median and the min (seconds).
 * ``peak_memory(fn)``: peak bytes allocated by Python/NumPy during one call
   (``tracemalloc``; NumPy reports its buffers to it) plus the process max RSS.
@@ -37,6 +38,13 @@ import numpy as np
 
 
 # --------------------------------------------------------------------------- timing
+# The clock every measurement uses: wall time by default; ``--clock cpu``
+# switches to this process's CPU time (all threads), which other processes on
+# a shared machine barely disturb -- meaningful with ``--threads 1`` (with more
+# threads, BLAS/OpenMP workers spinning while they wait count as CPU time).
+clock = time.perf_counter
+CLOCK_NAME = "wall"
+
 @dataclass
 class Timing:
     median: float          # seconds
@@ -69,9 +77,9 @@ class _GCTimer:
 
     def __call__(self, phase, info):
         if phase == "start":
-            self._t0 = time.perf_counter()
+            self._t0 = clock()
         else:
-            self.total += time.perf_counter() - self._t0
+            self.total += clock() - self._t0
             self.n += 1
 
     def __enter__(self):
@@ -104,20 +112,20 @@ def timeit(fn, repeat=10, warmup=2, number=1, max_time=None, warmup_time=0.3, se
 
     def call():
         if setup is None:
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(number):
                 fn()
-            return time.perf_counter() - t0
+            return clock() - t0
         arg = setup()
-        t0 = time.perf_counter()
+        t0 = clock()
         fn(arg)
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         del arg
         return dt
 
-    t_start = time.perf_counter()
+    t_start = clock()
     n = 0
-    while n < warmup or (time.perf_counter() - t_start < warmup_time and n < 100):
+    while n < warmup or (clock() - t_start < warmup_time and n < 100):
         call()
         n += 1
     samples = []
@@ -143,6 +151,48 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         pass
+
+
+def merge_timings(timings):
+    """One Timing from several (pooled samples; GC share weighted by time)."""
+    timings = [t for t in timings if t is not None]
+    if not timings:
+        return None
+    samples = [x for t in timings for x in t.samples]
+    out = Timing(statistics.median(samples), min(samples), len(samples), samples)
+    gcs = [t for t in timings if t.gc_fraction is not None]
+    if gcs:
+        total = sum(sum(t.samples) for t in gcs)
+        out.gc_fraction = sum(t.gc_fraction * sum(t.samples) for t in gcs) / total if total else 0.0
+        out.gc_collections = sum(t.gc_collections for t in gcs)
+    return out
+
+
+def measure_interleaved(fns, rounds=2, repeat=10, **timeit_kw):
+    """Time several implementations of one case in alternation.
+
+    ``fns`` maps a column name to a zero-argument callable, or to a pair
+    ``(fn, setup)`` timed as ``fn(setup())`` with only ``fn`` timed (see
+    ``timeit``), or to None (not available). Each of ``rounds`` rounds times every column for about
+    ``repeat / rounds`` samples (with its own warm-up), so that a burst of load
+    from other processes hits all columns alike instead of one. Returns
+    {name: Timing or None}; a column that raises is reported once and is None.
+    """
+    per_round = max(1, -(-repeat // rounds))
+    got = {name: [] for name in fns}
+    dead = set()
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            if fn is None or name in dead:
+                continue
+            fn, setup = fn if isinstance(fn, tuple) else (fn, None)
+            try:
+                got[name].append(timeit(fn, repeat=per_round, setup=setup, **timeit_kw))
+            except Exception as e:
+                msg = str(e).splitlines()[0][:120] if str(e) else ""
+                print(f"  [{name}: n/a ({type(e).__name__}: {msg})]")
+                dead.add(name)
+    return {name: (None if name in dead else merge_timings(ts)) for name, ts in got.items()}
 
 
 def fmt_time(seconds, unit=None):
@@ -222,17 +272,17 @@ def gc_share(fn):
 
     def cb(phase, info):
         if phase == "start":
-            state["t0"] = time.perf_counter()
+            state["t0"] = clock()
         else:
-            state["total"] += time.perf_counter() - state["t0"]
+            state["total"] += clock() - state["t0"]
             state["n"] += 1
 
     gc.collect()
     gc.callbacks.append(cb)
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        wall = time.perf_counter() - t0
+        wall = clock() - t0
     finally:
         gc.callbacks.remove(cb)
     return (state["total"] / wall if wall > 0 else 0.0), state["n"]
@@ -311,6 +361,7 @@ def environment():
         "cpus": os.cpu_count(),
         "numpy": np.__version__,
         "numpy_threads": numpy_threads(),
+        "clock": CLOCK_NAME,
     }
     if _TORCH not in (None, "unset"):
         info["torch"] = _TORCH.__version__
@@ -331,18 +382,43 @@ def make_parser(description):
     p.add_argument("--quick", action="store_true",
                    help="fewer repeats (for smoke tests / CI)")
     p.add_argument("--repeat", type=int, default=None, help="timed repeats per case")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="alternate the columns this many times per case (default 3; --quick 1)")
     p.add_argument("--no-torch", action="store_true", help="skip the torch column")
     p.add_argument("--json", metavar="OUT", default=None,
                    help="also write the results as JSON to OUT")
     p.add_argument("--ratio-stat", choices=("min", "median"), default="min",
                    help="statistic the ndgrad/x ratios use (default: min)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="limit NumPy's BLAS (threadpoolctl) and torch to N threads")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall: time.perf_counter (default); cpu: time.process_time, robust "
+                        "to other processes' load -- use with --threads 1")
     return p
+
+
+_LIMITS = []
+
+
+def set_threads(n):
+    """Limit BLAS (and, later, torch) to ``n`` threads for the rest of the run."""
+    try:
+        from threadpoolctl import threadpool_limits
+        _LIMITS.append(threadpool_limits(limits=n))
+    except Exception as e:
+        print(f"# WARNING: cannot limit NumPy's threads ({type(e).__name__}); "
+              f"set OPENBLAS_NUM_THREADS={n} OMP_NUM_THREADS={n} instead")
+    os.environ["OMP_NUM_THREADS"] = str(n)
 
 
 def parse_args(parser, argv=None):
     args = parser.parse_args(argv)
-    global RATIO_STAT
+    global RATIO_STAT, clock, CLOCK_NAME
     RATIO_STAT = args.ratio_stat
+    if args.threads:
+        set_threads(args.threads)
+    if args.clock == "cpu":
+        clock, CLOCK_NAME = time.process_time, "cpu"
     return args
 
 

@@ -20,7 +20,7 @@ collector (via gc.callbacks), shown as a note.
                                       [--only chain,deep,scalar] [--json OUT]
 """
 import json
-import math
+import argparse
 import os
 import subprocess
 import sys
@@ -137,16 +137,24 @@ class Ctx:
     def __init__(self, args):
         self.args = args
         if args.quick:
-            self.repeat, self.warmup, self.max_time, self.warmup_time = args.repeat or 3, 1, 3.0, 0.1
+            self.repeat, self.rounds, self.max_time, self.warmup_time = 3, 1, 3.0, 0.1
         else:
-            self.repeat, self.warmup, self.max_time, self.warmup_time = args.repeat or 10, 2, 10.0, 0.3
+            self.repeat, self.rounds, self.max_time, self.warmup_time = 9, 3, 4.0, 0.3
+        self.repeat = args.repeat or self.repeat
+        self.rounds = args.rounds or self.rounds
 
-    def time(self, fn, setup=None, repeat=None, warmup=None, max_time=None, warmup_time=None):
+    def time(self, fn, setup=None, repeat=None, warmup=1, max_time=None, warmup_time=None):
         return H.timeit(fn, setup=setup,
                         repeat=repeat or self.repeat,
-                        warmup=self.warmup if warmup is None else warmup,
+                        warmup=warmup,
                         max_time=max_time or self.max_time,
                         warmup_time=self.warmup_time if warmup_time is None else warmup_time)
+
+    def measure(self, fns):
+        """{column: fn | (fn, setup) | None} -> {column: Timing | None}, interleaved."""
+        return H.measure_interleaved(fns, rounds=self.rounds, repeat=self.repeat, warmup=1,
+                                     max_time=self.max_time / self.rounds,
+                                     warmup_time=self.warmup_time)
 
 
 def _gc_note(**timings):
@@ -166,33 +174,31 @@ def bench_chain(E, ctx, table):
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal((16, 16), dtype=np.float32)
     n = CHAIN_N
-    per_op = 1.0 / n
     g1 = np.ones_like(x0)
+    fns = {  # kind -> column -> fn | (fn, setup)
+        "forward": {"numpy-ref": lambda: np_chain_forward(x0, n)},
+        "backward": {"numpy-ref": (lambda st: np_chain_backward(g1, st[1], n),
+                                   lambda: np_chain_forward(x0, n))},
+        "fwd+bwd": {"numpy-ref": lambda: np_chain_backward(g1, np_chain_forward(x0, n)[1], n)},
+        "no_grad forward": {"numpy-ref": lambda: np_chain_nograd(x0, n)},
+    }
 
-    # forward (recording)
-    t_np_f = ctx.time(lambda: np_chain_forward(x0, n))
-    t_np_b = ctx.time(lambda st: np_chain_backward(g1, st[1], n), setup=lambda: np_chain_forward(x0, n))
-    t_np_n = ctx.time(lambda: np_chain_nograd(x0, n))
-    t_np_fb = ctx.time(lambda: np_chain_backward(g1, np_chain_forward(x0, n)[1], n))
-
-    t_th_f = t_th_b = t_th_n = t_th_fb = None
     if E.torch is not None:
         torch = E.torch
         tx = E.th_leaf(x0)
-        t_th_f = ctx.time(lambda: chain(tx, n))
-        t_th_b = ctx.time(E.th_backward, setup=lambda: chain(tx, n))
 
         def th_nograd():
             with torch.no_grad():
                 chain(tx, n)
-        t_th_n = ctx.time(th_nograd)
 
         def th_fb():
             tx.grad = None
             E.th_backward(chain(tx, n))
-        t_th_fb = ctx.time(th_fb)
+        fns["forward"]["torch"] = lambda: chain(tx, n)
+        fns["backward"]["torch"] = (E.th_backward, lambda: chain(tx, n))
+        fns["fwd+bwd"]["torch"] = th_fb
+        fns["no_grad forward"]["torch"] = th_nograd
 
-    t_nd_f = t_nd_b = t_nd_n = t_nd_fb = None
     if E.A is not None:
         A = E.A
         ax = E.nd_leaf(x0)
@@ -203,32 +209,28 @@ def bench_chain(E, ctx, table):
             ref = np_chain_backward(g1, np_chain_forward(x0, n)[1], n)
             np.testing.assert_allclose(ax.grad.numpy(), ref, rtol=1e-4, atol=1e-6)
             return True
+
+        def nd_nograd():
+            with A.no_grad():
+                chain(ax, n)
+
+        def nd_fb():
+            ax.grad = None
+            E.nd_backward(chain(ax, n))
         if _safe("ndgrad chain check", check):
-            t_nd_f = _safe("ndgrad chain forward", lambda: ctx.time(lambda: chain(ax, n)))
-            t_nd_b = _safe("ndgrad chain backward",
-                           lambda: ctx.time(E.nd_backward, setup=lambda: chain(ax, n)))
-
-            def nd_nograd():
-                with A.no_grad():
-                    chain(ax, n)
-            t_nd_n = _safe("ndgrad chain no_grad", lambda: ctx.time(nd_nograd))
-
-            def nd_fb():
-                ax.grad = None
-                E.nd_backward(chain(ax, n))
-            t_nd_fb = _safe("ndgrad chain fwd+bwd", lambda: ctx.time(nd_fb))
-
-    def sc(t):
-        return None if t is None else t.scaled(per_op)
+            fns["forward"]["ndgrad"] = lambda: chain(ax, n)
+            fns["backward"]["ndgrad"] = (E.nd_backward, lambda: chain(ax, n))
+            fns["fwd+bwd"]["ndgrad"] = nd_fb
+            fns["no_grad forward"]["ndgrad"] = nd_nograd
 
     label = f"{n}-op chain (16,16)"
-    table.add(f"{label} forward, per op", ndgrad=sc(t_nd_f), numpy_ref=sc(t_np_f), torch=sc(t_th_f),
-              extra=_gc_note(nd=t_nd_f, th=t_th_f))
-    table.add(f"{label} backward, per op", ndgrad=sc(t_nd_b), numpy_ref=sc(t_np_b), torch=sc(t_th_b))
-    table.add(f"{label} fwd+bwd, per op", ndgrad=sc(t_nd_fb), numpy_ref=sc(t_np_fb), torch=sc(t_th_fb),
-              extra=_gc_note(nd=t_nd_fb, np=t_np_fb, th=t_th_fb))
-    table.add(f"{label} no_grad forward, per op", ndgrad=sc(t_nd_n), numpy_ref=sc(t_np_n),
-              torch=sc(t_th_n))
+    for kind, cols in fns.items():
+        t = ctx.measure(cols)
+        per = {c: (None if v is None else v.scaled(1.0 / n)) for c, v in t.items()}
+        extra = _gc_note(nd=t.get("ndgrad"), np=t.get("numpy-ref"), th=t.get("torch")) \
+            if kind in ("forward", "fwd+bwd") else {}
+        table.add(f"{label} {kind}, per op", ndgrad=per.get("ndgrad"),
+                  numpy_ref=per.get("numpy-ref"), torch=per.get("torch"), extra=extra)
 
 
 # --------------------------------------------------------------------------- 2. deep chain
@@ -335,23 +337,21 @@ def _mem_note(mems):
 def bench_deep(E, ctx, table, engines, shape, label, memory=True):
     """engines: {column: engine-name}"""
     n = DEEP_N
-    times, mems = {}, {}
+    runs = {}
     for col, eng in engines.items():
-        if eng is None:
-            times[col] = None
-            continue
-
-        def timed(eng=eng):
-            run = _deep_run(eng, n, shape)
-            # one fwd+bwd takes seconds: warm up on a 100-op chain, then take
-            # 3 samples (--quick: 1)
-            _deep_run(eng, 100, shape)()
-            return ctx.time(run, repeat=1 if ctx.args.quick else min(ctx.repeat, 3),
-                            warmup=0, max_time=1.0, warmup_time=0.0)
-        times[col] = _safe(f"{eng} {n}-op chain", timed)
-        if memory and times[col] is not None:
-            mems[col.replace("-ref", "").replace("ndgrad", "nd")] = measure_memory(
-                eng, n, shape, traced=not ctx.args.quick)
+        def build(eng=eng):
+            _deep_run(eng, 100, shape)()        # warm-up on a 100-op chain
+            return _deep_run(eng, n, shape)
+        runs[col] = None if eng is None else _safe(f"{eng} {n}-op chain", build)
+    # one fwd+bwd takes seconds: 3 samples per engine, one per round (--quick: 1)
+    k = 1 if ctx.args.quick else 3
+    times = H.measure_interleaved(runs, rounds=k, repeat=k, warmup=0, warmup_time=0.0)
+    mems = {}
+    if memory:
+        for col, eng in engines.items():
+            if times.get(col) is not None:
+                mems[col.replace("-ref", "").replace("ndgrad", "nd")] = measure_memory(
+                    eng, n, shape, traced=not ctx.args.quick)
     extra = _gc_note(**{k.replace("-ref", ""): v for k, v in times.items()})
     extra.update(_mem_note(mems))
     per = {k: (None if v is None else v.scaled(1e6 / n)) for k, v in times.items()}
@@ -421,9 +421,8 @@ def bench_scalar(E, ctx, table):
         return loss
     mg_loss = mg_step().data
     mg_grads = [p.grad for p in mg_params]
-    t_mg = ctx.time(mg_step)
 
-    t_th = None
+    th_step = None
     if E.torch is not None:
         torch = E.torch
         th = build(lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))
@@ -435,29 +434,29 @@ def bench_scalar(E, ctx, table):
             loss = mlp_loss(th, X, Y)
             loss.backward()
             return loss
-        th_step()
-        t_th = ctx.time(th_step)
+        th_loss = th_step()
+        assert abs(th_loss.item() - mg_loss) < 1e-9, (th_loss.item(), mg_loss)
 
-    t_nd = None
-    if E.A is not None:
+    def make():
         A = E.A
+        nd = build(lambda v: A.Scalar(v))
+        nd_params = flat_params(nd)
 
-        def run():
-            nd = build(lambda v: A.Scalar(v))
-            nd_params = flat_params(nd)
+        def nd_step():
+            for p in nd_params:
+                p.grad = None
+            loss = mlp_loss(nd, X, Y)
+            loss.backward()
+            return loss
+        loss = nd_step()
+        assert abs(loss.data - mg_loss) < 1e-9, (loss.data, mg_loss)
+        got = [0.0 if p.grad is None else p.grad.data for p in nd_params]
+        np.testing.assert_allclose(got, mg_grads, rtol=1e-9, atol=1e-12)
+        return nd_step
+    nd_step = _safe("ndgrad Scalar MLP", make) if E.A is not None else None
 
-            def nd_step():
-                for p in nd_params:
-                    p.grad = None
-                loss = mlp_loss(nd, X, Y)
-                loss.backward()
-                return loss
-            loss = nd_step()
-            assert abs(loss.data - mg_loss) < 1e-9, (loss.data, mg_loss)
-            got = [0.0 if p.grad is None else p.grad.data for p in nd_params]
-            np.testing.assert_allclose(got, mg_grads, rtol=1e-9, atol=1e-12)
-            return ctx.time(nd_step)
-        t_nd = _safe("ndgrad Scalar MLP", run)
+    t = ctx.measure({"ndgrad": nd_step, "micrograd": mg_step, "torch": th_step})
+    t_nd, t_mg, t_th = t["ndgrad"], t["micrograd"], t["torch"]
 
     # node count: ops recorded per step (for a per-node figure)
     nodes = _count_nodes(mg_step)
@@ -489,10 +488,10 @@ def main(argv=None):
                     help="comma-separated subset of: chain, deep, scalar")
     ap.add_argument("--no-memory", action="store_true",
                     help="skip the subprocess peak-memory measurements of the deep chains")
-    ap.add_argument("--_mem-child", default=None, help=__import__("argparse").SUPPRESS)
-    ap.add_argument("--_n", type=int, default=DEEP_N, help=__import__("argparse").SUPPRESS)
-    ap.add_argument("--_shape", default="16", help=__import__("argparse").SUPPRESS)
-    ap.add_argument("--_untraced", action="store_true", help=__import__("argparse").SUPPRESS)
+    ap.add_argument("--_mem-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--_n", type=int, default=DEEP_N, help=argparse.SUPPRESS)
+    ap.add_argument("--_shape", default="16", help=argparse.SUPPRESS)
+    ap.add_argument("--_untraced", action="store_true", help=argparse.SUPPRESS)
     args = H.parse_args(ap, argv)
     if args._mem_child:
         shape = tuple(int(s) for s in args._shape.split(",") if s)

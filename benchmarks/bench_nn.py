@@ -17,8 +17,11 @@ Cases:
   LeNet-5 SGD step, batch 64 (1x28x28 input)
   MLP 784-512-256-10 SGD step, batch 128
 
-    python benchmarks/bench_nn.py [--quick] [--repeat N] [--only conv,pool,lenet,mlp]
+    python benchmarks/bench_nn.py [--quick] [--repeat N] [--rounds R] [--only conv,pool,lenet,mlp]
                                   [--no-torch] [--json OUT]
+
+The columns of one case are timed in alternation (--rounds, default 3), so that
+load from other processes hits them alike.
 """
 import sys
 import time
@@ -45,20 +48,22 @@ class Ctx:
         self.torch = H.import_torch(disabled=args.no_torch)
         self.nd = H.import_ndgrad(need_nn=True)
         if args.quick:
-            self.repeat, self.warmup, self.max_time, self.warmup_time = args.repeat or 3, 1, 2.0, 0.15
+            self.repeat, self.rounds, self.max_time, self.warmup_time = 3, 1, 2.0, 0.15
         else:
-            self.repeat, self.warmup, self.max_time, self.warmup_time = args.repeat or 10, 2, 8.0, 0.3
+            self.repeat, self.rounds, self.max_time, self.warmup_time = 12, 3, 3.0, 0.3
+        self.repeat = args.repeat or self.repeat
+        self.rounds = args.rounds or self.rounds
 
-    def time(self, fn):
-        return H.timeit(fn, repeat=self.repeat, warmup=self.warmup, max_time=self.max_time,
-                        warmup_time=self.warmup_time)
+    def measure(self, fns):
+        """{column: fn or None} -> {column: Timing or None}, columns interleaved."""
+        return H.measure_interleaved(fns, rounds=self.rounds, repeat=self.repeat, warmup=1,
+                                     max_time=self.max_time, warmup_time=self.warmup_time)
 
-    def time_or_na(self, label, make):
-        """``make()`` builds the closure (may fail if an op is missing)."""
-        def run():
-            fn = make()
-            return self.time(fn)
-        return H.try_case(label, run)
+    def nd_fn(self, label, make):
+        """``make()`` builds (and checks) the ndgrad closure; None if that fails."""
+        if self.nd is None:
+            return None
+        return H.try_case("ndgrad " + label, make)
 
 
 def _gflops(flops, t):
@@ -82,10 +87,8 @@ def bench_conv(ctx, table):
         def numpy_fn():
             o, cache = R.conv2d_forward(x, w, b, s, p, d)
             return R.conv2d_backward(g, cache)
-        t_np = ctx.time(numpy_fn)
-        t_gemm = ctx.time(R.conv2d_gemm_operands(x.shape, w.shape, s, p, d, DT))
 
-        t_th = None
+        torch_fn = None
         if ctx.torch is not None:
             torch = ctx.torch
             tx = torch.tensor(x, requires_grad=True)
@@ -96,31 +99,30 @@ def bench_conv(ctx, table):
             def torch_fn():
                 tx.grad = tw.grad = tb.grad = None
                 torch.nn.functional.conv2d(tx, tw, tb, s, p, d).backward(tg)
-            t_th = ctx.time(torch_fn)
 
-        t_nd = None
-        if ctx.nd is not None:
+        def make():
             A, nn, F = ctx.nd
+            ax = A.Tensor(x, requires_grad=True)
+            aw = A.Tensor(w, requires_grad=True)
+            ab = A.Tensor(b, requires_grad=True)
+            ag = A.Tensor(g)
 
-            def make():
-                ax = A.Tensor(x, requires_grad=True)
-                aw = A.Tensor(w, requires_grad=True)
-                ab = A.Tensor(b, requires_grad=True)
-                ag = A.Tensor(g)
+            def nd_fn():
+                ax.grad = aw.grad = ab.grad = None
+                F.conv2d(ax, aw, ab, s, p, d).backward(ag)
+            # correctness guard: a benchmark of wrong numbers is worthless
+            nd_fn()
+            dx_ref, dw_ref, _ = numpy_fn()
+            np.testing.assert_allclose(aw.grad.numpy(), dw_ref, rtol=1e-3, atol=1e-3)
+            np.testing.assert_allclose(ax.grad.numpy(), dx_ref, rtol=1e-3, atol=1e-3)
+            return nd_fn
 
-                def nd_fn():
-                    ax.grad = aw.grad = ab.grad = None
-                    F.conv2d(ax, aw, ab, s, p, d).backward(ag)
-                # correctness guard: a benchmark of wrong numbers is worthless
-                nd_fn()
-                _, dw_ref, _ = R.conv2d_backward(g, R.conv2d_forward(x, w, b, s, p, d)[1])
-                np.testing.assert_allclose(aw.grad.numpy(), dw_ref, rtol=1e-3, atol=1e-3)
-                return nd_fn
-            t_nd = ctx.time_or_na("ndgrad " + label, make)
-
-        table.add(label, ndgrad=t_nd, numpy_ref=t_np, torch=t_th, extra={
-            "GFLOP/s nd/np/th": f"{_gflops(flops, t_nd)}/{_gflops(flops, t_np)}/{_gflops(flops, t_th)}",
-            "GEMM-only LB (min)": f"{H.fmt_time(t_gemm.min, 'ms')} ({_gflops(flops, t_gemm)} GFLOP/s)",
+        t = ctx.measure({"ndgrad": ctx.nd_fn(label, make), "numpy-ref": numpy_fn, "torch": torch_fn,
+                         "gemm": R.conv2d_gemm_operands(x.shape, w.shape, s, p, d, DT)})
+        nd, np_, th, gemm = t["ndgrad"], t["numpy-ref"], t["torch"], t["gemm"]
+        table.add(label, ndgrad=nd, numpy_ref=np_, torch=th, extra={
+            "GFLOP/s nd/np/th": f"{_gflops(flops, nd)}/{_gflops(flops, np_)}/{_gflops(flops, th)}",
+            "GEMM-only LB (min)": f"{H.fmt_time(gemm.min, 'ms')} ({_gflops(flops, gemm)} GFLOP/s)",
         })
 
 
@@ -137,9 +139,8 @@ def bench_pool(ctx, table):
         def numpy_fn():
             o, cache = fwd(x, 2)
             return bwd(g, cache)
-        t_np = ctx.time(numpy_fn)
 
-        t_th = None
+        torch_fn = None
         if ctx.torch is not None:
             torch = ctx.torch
             tfn = getattr(torch.nn.functional, f"{kind}_pool2d")
@@ -149,27 +150,24 @@ def bench_pool(ctx, table):
             def torch_fn():
                 tx.grad = None
                 tfn(tx, 2).backward(tg)
-            t_th = ctx.time(torch_fn)
 
-        t_nd = None
-        if ctx.nd is not None:
+        def make():
             A, nn, F = ctx.nd
+            nfn = getattr(F, f"{kind}_pool2d")
+            ax = A.Tensor(x, requires_grad=True)
+            ag = A.Tensor(g)
 
-            def make():
-                nfn = getattr(F, f"{kind}_pool2d")
-                ax = A.Tensor(x, requires_grad=True)
-                ag = A.Tensor(g)
+            def nd_fn():
+                ax.grad = None
+                nfn(ax, 2).backward(ag)
+            nd_fn()
+            np.testing.assert_allclose(ax.grad.numpy(), numpy_fn(), rtol=1e-5, atol=1e-6)
+            return nd_fn
 
-                def nd_fn():
-                    ax.grad = None
-                    nfn(ax, 2).backward(ag)
-                nd_fn()
-                np.testing.assert_allclose(ax.grad.numpy(), numpy_fn(), rtol=1e-5, atol=1e-6)
-                return nd_fn
-            t_nd = ctx.time_or_na(f"ndgrad {kind}_pool2d", make)
-        nbytes = x.nbytes
-        table.add(f"{kind}_pool2d 2x2 {shape}", ndgrad=t_nd, numpy_ref=t_np, torch=t_th,
-                  extra={"input": H.fmt_bytes(nbytes)})
+        t = ctx.measure({"ndgrad": ctx.nd_fn(f"{kind}_pool2d", make), "numpy-ref": numpy_fn,
+                         "torch": torch_fn})
+        table.add(f"{kind}_pool2d 2x2 {shape}", ndgrad=t["ndgrad"], numpy_ref=t["numpy-ref"],
+                  torch=t["torch"], extra={"input": H.fmt_bytes(x.nbytes)})
 
 
 # --------------------------------------------------------------------------- training steps
@@ -246,54 +244,48 @@ def bench_steps(ctx, table, which):
         y = rng.integers(0, 10, size=x.shape[0])
         ref = Model(dtype=DT)
         init = {k: v.copy() for k, v in ref.params.items()}
-        t_np = ctx.time(lambda: ref.step(x, y, lr))
-        peak_np, _ = H.peak_memory(lambda: ref.step(x, y, lr))
 
-        t_th = None
+        def numpy_fn():
+            return ref.step(x, y, lr)
+
+        torch_fn = None
         if ctx.torch is not None:
             torch = ctx.torch
             tm = torch_builder(torch, init)
-            opt = torch.optim.SGD(tm.parameters(), lr=lr)
+            topt = torch.optim.SGD(tm.parameters(), lr=lr)
             tx, ty = torch.tensor(x), torch.tensor(y)
             lossf = torch.nn.functional.cross_entropy
 
             def torch_fn():
-                opt.zero_grad()
+                topt.zero_grad()
                 loss = lossf(tm(tx), ty)
+                loss.backward()
+                topt.step()
+                return loss
+
+        def make():
+            A, nn, F = ctx.nd
+            forward, params = nd_builder(A, nn, F, init)
+            opt = nn.optim.SGD(params, lr=lr)
+            ax, ay = A.Tensor(x), A.Tensor(y)
+
+            def nd_fn():
+                opt.zero_grad()
+                loss = F.cross_entropy(forward(ax), ay)
                 loss.backward()
                 opt.step()
                 return loss
-            t_th = ctx.time(torch_fn)
+            # correctness guard: first-step loss equals the reference's
+            l_nd = float(nd_fn().item())
+            l_ref, _ = Model(dtype=DT).loss_and_grads(x, y)
+            assert abs(l_nd - l_ref) < 1e-3 * max(1.0, abs(l_ref)), (l_nd, l_ref)
+            return nd_fn
 
-        t_nd, peak_nd = None, None
-        if ctx.nd is not None:
-            A, nn, F = ctx.nd
-
-            def make():
-                forward, params = nd_builder(A, nn, F, init)
-                opt = nn.optim.SGD(params, lr=lr)
-                ax, ay = A.Tensor(x), A.Tensor(y)
-
-                def nd_fn():
-                    opt.zero_grad()
-                    loss = F.cross_entropy(forward(ax), ay)
-                    loss.backward()
-                    opt.step()
-                    return loss
-                # correctness guard: first-step loss equals the reference's
-                l_nd = float(nd_fn().item())
-                l_ref, _ = Model(dtype=DT).loss_and_grads(x, y)
-                assert abs(l_nd - l_ref) < 1e-3 * max(1.0, abs(l_ref)), (l_nd, l_ref)
-                return nd_fn
-
-            def run():
-                fn = make()
-                t = ctx.time(fn)
-                return t, H.peak_memory(fn)[0]
-            res = H.try_case("ndgrad " + label, run)
-            if res is not None:
-                t_nd, peak_nd = res
-        table.add(label, ndgrad=t_nd, numpy_ref=t_np, torch=t_th,
+        nd_fn = ctx.nd_fn(label, make)
+        t = ctx.measure({"ndgrad": nd_fn, "numpy-ref": numpy_fn, "torch": torch_fn})
+        peak_np, _ = H.peak_memory(numpy_fn)
+        peak_nd = H.peak_memory(nd_fn)[0] if nd_fn is not None and t["ndgrad"] is not None else None
+        table.add(label, ndgrad=t["ndgrad"], numpy_ref=t["numpy-ref"], torch=t["torch"],
                   extra={"peak py/np mem nd/np": f"{H.fmt_bytes(peak_nd)}/{H.fmt_bytes(peak_np)}"})
 
 
