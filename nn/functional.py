@@ -9,8 +9,8 @@ in ``autograd/ops/spatial.py``:
 
 Each is the other's backward. A convolution is then
 
-    cols = unfold(pad(x))                       (C·kh·kw, N·OH·OW)
-    out  = W.reshape(O, C·kh·kw) @ cols         (O, N·OH·OW) -> (N, O, OH, OW) -> + bias
+    cols = unfold(pad(x))                       (C·kh·kw, N·OH·OW) windows as columns
+    out  = W.reshape(O, C·kh·kw) @ cols + b     (O, N·OH·OW) -> (N, O, OH, OW), a view
 
 and the engine's backward of these three steps is exactly the textbook result:
 
@@ -213,7 +213,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     ``padding``: an int, a pair, 'valid' (none) or 'same' (output size = input size;
     stride 1 only; an odd total padding puts the extra row/column at the end).
-    out[n, o] = bias[o] + Σ_c Σ_ij weight[o, c, i, j] · xpad[n, c, oh·S + i·D, ow·S + j·D]
+
+        out[n, o, oh, ow] = bias[o]
+                + Σ_c Σ_ij weight[o, c, i, j] · xpad[n, c, oh·S + i·D, ow·S + j·D]
+
+    computed as one matrix product with the unfolded input. Backward (from the engine):
+    dL/dweight = dL/dout · colsᵀ (the correlation of the input with dL/dout), dL/dx =
+    fold(weightᵀ · dL/dout) (the full convolution of dL/dout with the flipped kernel).
+    The output is an NCHW view of the product (its memory may be channel- or batch-major).
     """
     op = "conv2d"
     x, unbatched = _batched(_tensor(input), 2, op)

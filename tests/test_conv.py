@@ -81,7 +81,8 @@ def test_course_two_channel_example():
 
 
 def test_course_example_float32_and_unbatched():
-    out = F.conv2d(Tensor(COURSE_X[0].astype(np.float32)), Tensor(course_weight().astype(np.float32)),
+    out = F.conv2d(Tensor(COURSE_X[0].astype(np.float32)),
+                   Tensor(course_weight().astype(np.float32)),
                    Tensor(np.array([0.1, 0.2], np.float32)))
     assert out.shape == (2, 3, 3) and out.dtype == np.float32
     np.testing.assert_allclose(out.data[1, 1], [5.2, 18.2, 7.2], rtol=1e-6)
@@ -100,7 +101,8 @@ def test_course_1d_backward():
 
 
 def test_course_1d_backward_through_unfold_and_fold():
-    """The same numbers from the primitives: cols = unfold(I); dW = dO · colsᵀ; dI = fold(Wᵀ·dO)."""
+    """The same numbers from the primitives: cols = unfold(I); dW = dO · colsᵀ;
+    dI = fold(Wᵀ·dO)."""
     i = t64(np.array([1, 2, 3, 4]).reshape(1, 1, 1, 4), requires_grad=True)
     cols = O.Unfold.apply(i, kernel=(1, 3), stride=(1, 1), padding=(0, 0, 0, 0),
                           dilation=(1, 1), layout="ckn")  # (C, kh, kw, N, OH, OW)
@@ -466,7 +468,8 @@ def test_conv1d_and_transpose_errors():
     with pytest.raises(ValueError, match="output_padding .* must be smaller than either stride"):
         F.conv_transpose2d(Tensor(np.zeros((1, 2, 4, 4))), Tensor(np.zeros((2, 2, 3, 3))),
                            stride=2, output_padding=2)
-    with pytest.raises(RuntimeError, match=r"conv_transpose2d: output size \(-1, -1\) is too small"):
+    with pytest.raises(RuntimeError,
+                       match=r"conv_transpose2d: output size \(-1, -1\) is too small"):
         F.conv_transpose2d(Tensor(np.zeros((1, 2, 1, 1))), Tensor(np.zeros((2, 2, 1, 1))),
                            padding=1)
 

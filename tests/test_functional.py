@@ -34,7 +34,8 @@ def test_linear_values_and_gradients():
     x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((5, 3)), rng.standard_normal(5)
     out = F.linear(t64(x), t64(w), t64(b))
     np.testing.assert_allclose(out.data, x @ w.T + b)
-    assert A.gradcheck(lambda x, w, b: F.linear(x, w, b), (t64(x, True), t64(w, True), t64(b, True)))
+    assert A.gradcheck(lambda x, w, b: F.linear(x, w, b),
+                       (t64(x, True), t64(w, True), t64(b, True)))
     x3 = rng.standard_normal((2, 4, 3))
     np.testing.assert_allclose(F.linear(t64(x3), t64(w)).data, x3 @ w.T)
     assert A.gradcheck(lambda x, w: F.linear(x, w), (t64(x3, True), t64(w, True)))
@@ -238,7 +239,8 @@ def test_cross_entropy_gradcheck(reduction, smoothing, weighted, ignore, spatial
                                                  label_smoothing=smoothing), (x,))
 
 
-@given(reduction=st.sampled_from(["mean", "sum", "none"]), pos=st.booleans(), weighted=st.booleans(),
+@given(reduction=st.sampled_from(["mean", "sum", "none"]), pos=st.booleans(),
+       weighted=st.booleans(),
        seed=st.integers(0, 2**16))
 def test_elementwise_losses_gradcheck(reduction, pos, weighted, seed):
     rng = np.random.default_rng(seed)

@@ -144,10 +144,12 @@ def test_avg_pool_spreads_the_gradient_evenly():
 
 def test_padding_is_minus_infinity_for_max_and_zero_for_avg():
     x = t64(-np.ones((1, 1, 2, 2)))
-    np.testing.assert_array_equal(F.max_pool2d(x, 2, stride=1, padding=1).data, -np.ones((1, 1, 3, 3)))
+    np.testing.assert_array_equal(F.max_pool2d(x, 2, stride=1, padding=1).data,
+                                  -np.ones((1, 1, 3, 3)))
     np.testing.assert_allclose(F.avg_pool2d(x, 2, stride=1, padding=1).data[0, 0, 0, 0], -0.25)
     np.testing.assert_allclose(
-        F.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False).data, -np.ones((1, 1, 3, 3)))
+        F.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False).data,
+        -np.ones((1, 1, 3, 3)))
 
 
 # ---------------------------------------------------------------------- properties
@@ -244,7 +246,8 @@ def test_pools_do_no_python_work_per_window(kind):
 
 def test_unbatched_and_1d_forms():
     x = distinct((2, 5, 6), 3)
-    np.testing.assert_array_equal(F.max_pool2d(t64(x), 2).data, F.max_pool2d(t64(x[None]), 2).data[0])
+    np.testing.assert_array_equal(F.max_pool2d(t64(x), 2).data,
+                                  F.max_pool2d(t64(x[None]), 2).data[0])
     out, idx = F.max_pool2d(t64(x), 2, return_indices=True)
     assert out.shape == idx.shape == (2, 2, 3)
     y = distinct((2, 3, 9), 4)

@@ -46,6 +46,10 @@ gradient goes to that element only (accumulating where windows overlap).
 ``MaxPoolScatter``/``MaxPoolGather`` (routing a gradient to the chosen elements,
 and reading them back) are adjoint linear maps, so max pooling is twice
 differentiable too; likewise ``AvgPool2d``/``AvgPoolScatter``.
+
+Memory order: results are laid out like their inputs (a batch-last input gives a
+batch-last output, as NumPy's elementwise ops do), so no op pays for a transposing
+copy that the next op would undo.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -98,7 +102,10 @@ def _memory_order(a):
 def _alloc(shape, order, dtype, fill=None):
     """A new array of ``shape`` laid out in memory in axis ``order``; fill None = uninitialised."""
     mem = tuple(shape[a] for a in order)
-    buf = np.empty(mem, dtype) if fill is None else np.full(mem, fill, dtype)
+    if fill is None:
+        buf = np.empty(mem, dtype)
+    else:
+        buf = np.zeros(mem, dtype) if fill == 0 else np.full(mem, fill, dtype)
     return buf.transpose(np.argsort(order))
 
 
@@ -247,7 +254,8 @@ class Fold(Function):
                 layout="nck"):
         perm = _LAYOUTS[layout]
         if cols.ndim != 6:
-            raise ValueError(f"fold: expected 6-D cols in layout {layout!r}, got shape {cols.shape}")
+            raise ValueError(f"fold: expected 6-D cols in layout {layout!r}, got shape "
+                             f"{cols.shape}")
         canon = cols.transpose(np.argsort(perm))  # (N, C, kh, kw, OH, OW) view
         n, c, kh, kw, oh, ow = canon.shape
         if (kh, kw) != tuple(kernel) or (grid is not None and (oh, ow) != tuple(grid)):
