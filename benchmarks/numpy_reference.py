@@ -10,9 +10,14 @@ cost on top of the arithmetic itself.
   column matrix ``cols`` of shape (C*KH*KW, N*OH*OW); three GEMMs (forward
   ``W @ cols``, ``dW = g @ cols.T``, ``dcols = W.T @ g``); col2im as one
   strided add per kernel offset (KH*KW adds of (N, C, OH, OW) blocks).
-* max_pool2d / avg_pool2d forward + backward with one strided slice per
-  window offset (``max_pool2d`` gives the gradient to the first maximum in
-  row-major window order, as PyTorch does).
+* max_pool2d forward + backward, separable: a max over the KW columns (one
+  strided slice each), then over the KH rows, keeping the index of the first
+  maximum at each stage (so the gradient goes to the first maximum in
+  row-major window order, as in PyTorch); backward routes the gradient back
+  through the two stages with one strided write (or add, if windows overlap)
+  per offset.
+* avg_pool2d forward + backward with one strided slice per window offset
+  (count_include_pad=True); an exact 2-D tiling's backward is two np.repeat.
 * ``LeNet5`` and ``MLP`` models with a full SGD training step.
 
 ``python benchmarks/numpy_reference.py --check`` compares every gradient with
@@ -147,7 +152,34 @@ def _tiles(kh, kw, sh, sw, ph, pw, dh, dw):
     return (kh, kw) == (sh, sw) and (dh, dw) == (1, 1) and not (ph or pw)
 
 
+def _first_max(slices):
+    """Elementwise max over equally shaped arrays, and which one held the first
+    maximum (bool for two arrays, else uint8). No selects: np.maximum for the
+    value, arithmetic for the index (np.where / copyto(where=) are far slower)."""
+    if len(slices) == 1:
+        return slices[0], None
+    best, idx = slices[0], None
+    for k, s in enumerate(slices[1:], 1):
+        take = s > best                   # strictly greater: earlier maxima stay
+        best = np.maximum(best, s)
+        if len(slices) == 2:
+            return best, take
+        if idx is None:
+            idx = take.astype(np.uint8)
+        else:                             # idx = k where take (k > idx), else unchanged
+            idx += take.view(np.uint8) * (np.uint8(k) - idx)
+    return best, idx
+
+
+def _axis_slices(k, s, d, o):
+    """Kernel offset i along one axis touches padded positions i*d + s*(0..o-1)."""
+    return [slice(i * d, i * d + s * (o - 1) + 1, s) for i in range(k)]
+
+
 def max_pool2d_forward(x, kernel_size=2, stride=None, padding=0, dilation=1):
+    """Separable: the max over a KHxKW window is the max over its KW columns
+    (per row), then over the KH rows; keeping the first maximum at each stage
+    gives the first maximum in row-major window order (PyTorch's choice)."""
     geo = _pool_geometry(x.shape, kernel_size, stride, padding, dilation)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), OH, OW = geo
     if ph or pw:
@@ -155,36 +187,51 @@ def max_pool2d_forward(x, kernel_size=2, stride=None, padding=0, dilation=1):
         xp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] = x
     else:
         xp = x
-    sl = list(_offset_slices(kh, kw, sh, sw, dh, dw, OH, OW))
-    out = xp[:, :, sl[0][0], sl[0][1]].copy()
-    for hs, ws in sl[1:]:
-        np.maximum(out, xp[:, :, hs, ws], out=out)
-    return out, (xp, out, sl, x.shape, geo)
+    cm, cidx = _first_max([xp[:, :, :, c] for c in _axis_slices(kw, sw, dw, OW)])
+    out, ridx = _first_max([cm[:, :, r, :] for r in _axis_slices(kh, sh, dh, OH)])
+    if kh * kw == 1:
+        out = out.copy()
+    return out, (cidx, ridx, cm.shape, xp.shape, x.shape, geo)
+
+
+def _route(g, idx, axis, size, k, s, d, o):
+    """Adjoint of picking slice idx along ``axis``: each offset's block of g,
+    masked to where that offset won, written (or added, if offsets overlap)
+    into its strided slice of a fresh array whose ``axis`` has length ``size``."""
+    shape = list(g.shape)
+    shape[axis] = size
+    disjoint = d * (k - 1) < s                     # offsets never share a position
+    covered = disjoint and d == 1 and s == k and s * o == size
+    out = (np.empty if covered else np.zeros)(shape, g.dtype)
+    ix = [slice(None)] * g.ndim
+    for i, sl in enumerate(_axis_slices(k, s, d, o)):
+        ix[axis] = sl
+        dest = out[tuple(ix)]
+        if idx is None:
+            mask = None
+        elif idx.dtype == bool:
+            mask = idx if i == 1 else ~idx
+        else:
+            mask = idx == i
+        if mask is None:
+            if disjoint:
+                dest[...] = g
+            else:
+                dest += g
+        elif disjoint:
+            np.multiply(g, mask, out=dest)
+        else:
+            dest += g * mask
+    return out
 
 
 def max_pool2d_backward(g, cache):
-    """The gradient goes to the first maximum of each window (row-major)."""
-    xp, out, sl, x_shape, geo = cache
+    """The gradient goes to the first maximum of each window (row-major):
+    back through the row stage, then through the column stage."""
+    cidx, ridx, cm_shape, xp_shape, x_shape, geo = cache
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), OH, OW = geo
-    # Non-overlapping windows: every input element is written at most once, so
-    # write (np.multiply into the strided slice) instead of accumulate; and if
-    # they also cover the input exactly, the zero fill can be skipped.
-    tiles = _tiles(kh, kw, sh, sw, ph, pw, dh, dw)
-    covered = tiles and xp.shape[2] == OH * kh and xp.shape[3] == OW * kw
-    dxp = (np.empty if covered else np.zeros)(xp.shape, dtype=g.dtype)
-    taken = np.zeros(out.shape, dtype=bool)     # window already routed its gradient
-    last = len(sl) - 1
-    for k, (hs, ws) in enumerate(sl):
-        if k == last:
-            sel = ~taken                         # whatever is left was the max here
-        else:
-            sel = xp[:, :, hs, ws] == out
-            sel &= ~taken
-            taken |= sel
-        if tiles:
-            np.multiply(g, sel, out=dxp[:, :, hs, ws])
-        else:
-            dxp[:, :, hs, ws] += g * sel
+    gc = _route(g, ridx, 2, cm_shape[2], kh, sh, dh, OH)
+    dxp = _route(gc, cidx, 3, xp_shape[3], kw, sw, dw, OW)
     if ph or pw:
         return dxp[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]
     return dxp
