@@ -544,8 +544,36 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 # ============================================================================ linear
+class Linear(Function):
+    """y = x · Wᵀ + b for x (N, in), W (out, in), b (out,) (optional):
+
+        dL/dx = dL/dy · W      dL/dW = dL/dyᵀ · x      dL/db = Σ_n dL/dy
+
+    One op (rather than ``x @ W.t() + b``) so that dL/dW comes out in W's own
+    (out, in) memory layout, which keeps the optimizer's update a contiguous pass.
+    """
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(x, w)
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        gx = grad @ w if needs[0] else None
+        gw = grad.t() @ x if needs[1] else None
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, (grad.sum(0) if needs[2] else None)
+
+
 def linear(input, weight, bias=None):
-    """y = input @ weightᵀ + bias, with weight (out_features, in_features) as in PyTorch."""
+    """y = input @ weightᵀ + bias, with weight (out_features, in_features) as in PyTorch;
+    input (..., in_features)."""
     x, weight = _tensor(input), _tensor(weight)
     if weight.ndim != 2:
         raise RuntimeError(f"linear: weight must be 2-D (out_features, in_features), got weight "
@@ -555,18 +583,18 @@ def linear(input, weight, bias=None):
                            f"{x.shape[-1] if x.ndim else 0} features but weight "
                            f"{tuple(weight.shape)} expects {weight.shape[1]} (weight is "
                            f"(out_features, in_features))")
+    args = (weight,)
     if bias is not None:
         bias = _tensor(bias)
-        if tuple(bias.shape) not in ((weight.shape[0],), ()):
+        if tuple(bias.shape) != (weight.shape[0],):
             raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match the "
                                f"{weight.shape[0]} output features of weight "
                                f"{tuple(weight.shape)}")
-    if x.ndim > 2:  # one matrix product over all leading dimensions
-        out = matmul(x.reshape(-1, x.shape[-1]), weight.t())
-        out = out.reshape(x.shape[:-1] + (weight.shape[0],))
-    else:
-        out = matmul(x, weight.t())
-    return out if bias is None else out + bias
+        args = (weight, bias)
+    if x.ndim == 2:
+        return Linear.apply(x, *args)
+    out = Linear.apply(x.reshape(-1, x.shape[-1]), *args)  # one product over leading dims
+    return out.reshape(x.shape[:-1] + (weight.shape[0],))
 
 
 # ============================================================================ activations

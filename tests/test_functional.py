@@ -42,6 +42,18 @@ def test_linear_values_and_gradients():
     np.testing.assert_allclose(F.linear(t64(x[0]), t64(w), t64(b)).data, w @ x[0] + b)
 
 
+def test_linear_weight_gradient_keeps_the_weight_layout_and_second_derivatives():
+    rng = np.random.default_rng(1)
+    x, w = t64(rng.standard_normal((4, 3)), True), t64(rng.standard_normal((5, 3)), True)
+    b = t64(rng.standard_normal(5), True)
+    out = F.linear(x, w, b)
+    assert out.grad_fn.name == "Linear"
+    out.sum().backward()
+    assert w.grad.data.flags.c_contiguous  # an (out, in) array, not a transposed view
+    np.testing.assert_allclose(b.grad.data, np.full(5, 4.0))
+    assert A.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+
+
 def test_linear_errors():
     with pytest.raises(RuntimeError, match=r"linear: input \(4, 3\) has 3 features but weight "
                                            r"\(5, 2\) expects 2 \(weight is \(out_features, "
