@@ -53,18 +53,22 @@ class Timing:
     samples: list = field(default_factory=list, repr=False)
     gc_fraction: float = None   # share of the timed wall time spent in the cyclic GC
     gc_collections: int = None
+    minor_faults: float = None  # page faults per call (fresh memory touched; getrusage)
 
     def as_dict(self):
         d = {"median_s": self.median, "min_s": self.min, "repeat": self.repeat}
         if self.gc_fraction is not None:
             d["gc_fraction"] = self.gc_fraction
             d["gc_collections"] = self.gc_collections
+        if self.minor_faults is not None:
+            d["minor_faults_per_call"] = self.minor_faults
         return d
 
     def scaled(self, factor):
         """Per-unit timing (e.g. per op): every sample multiplied by ``factor``."""
         return Timing(self.median * factor, self.min * factor, self.repeat,
-                      [x * factor for x in self.samples], self.gc_fraction, self.gc_collections)
+                      [x * factor for x in self.samples], self.gc_fraction, self.gc_collections,
+                      self.minor_faults)
 
 
 class _GCTimer:
@@ -131,6 +135,7 @@ def timeit(fn, repeat=10, warmup=2, number=1, max_time=None, warmup_time=0.3, se
     samples = []
     spent = 0.0
     gct = _GCTimer()
+    faults0 = _minor_faults()
     with gct if track_gc else _nullcontext():
         for i in range(repeat):
             dt = call()
@@ -140,9 +145,15 @@ def timeit(fn, repeat=10, warmup=2, number=1, max_time=None, warmup_time=0.3, se
             if max_time is not None and spent > max_time and i >= 2:
                 break
     t = Timing(statistics.median(samples), min(samples), len(samples), samples)
+    if setup is None:
+        t.minor_faults = (_minor_faults() - faults0) / (len(samples) * number)
     if track_gc and setup is None and spent > 0:
         t.gc_fraction, t.gc_collections = gct.total / spent, gct.n
     return t
+
+
+def _minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 class _nullcontext:
@@ -160,6 +171,9 @@ def merge_timings(timings):
         return None
     samples = [x for t in timings for x in t.samples]
     out = Timing(statistics.median(samples), min(samples), len(samples), samples)
+    faults = [(t.minor_faults, t.repeat) for t in timings if t.minor_faults is not None]
+    if faults:
+        out.minor_faults = sum(f * r for f, r in faults) / sum(r for _, r in faults)
     gcs = [t for t in timings if t.gc_fraction is not None]
     if gcs:
         total = sum(sum(t.samples) for t in gcs)

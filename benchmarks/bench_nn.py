@@ -66,6 +66,13 @@ class Ctx:
         return H.try_case("ndgrad " + label, make)
 
 
+def _faults(**cols):
+    """Page faults per call: fresh memory the call touched (allocator behaviour)."""
+    parts = [f"{'n/a' if t is None or t.minor_faults is None else f'{t.minor_faults:.0f}'}"
+             for t in cols.values()]
+    return {f"faults/call {'/'.join(cols)}": "/".join(parts)}
+
+
 def _gflops(flops, t):
     """GFLOP/s at the best (min) time."""
     if t is None:
@@ -123,6 +130,7 @@ def bench_conv(ctx, table):
         table.add(label, ndgrad=nd, numpy_ref=np_, torch=th, extra={
             "GFLOP/s nd/np/th": f"{_gflops(flops, nd)}/{_gflops(flops, np_)}/{_gflops(flops, th)}",
             "GEMM-only LB (min)": f"{H.fmt_time(gemm.min, 'ms')} ({_gflops(flops, gemm)} GFLOP/s)",
+            **_faults(nd=nd, np=np_, th=th),
         })
 
 
@@ -167,7 +175,9 @@ def bench_pool(ctx, table):
         t = ctx.measure({"ndgrad": ctx.nd_fn(f"{kind}_pool2d", make), "numpy-ref": numpy_fn,
                          "torch": torch_fn})
         table.add(f"{kind}_pool2d 2x2 {shape}", ndgrad=t["ndgrad"], numpy_ref=t["numpy-ref"],
-                  torch=t["torch"], extra={"input": H.fmt_bytes(x.nbytes)})
+                  torch=t["torch"], extra={"input": H.fmt_bytes(x.nbytes),
+                                           **_faults(nd=t["ndgrad"], np=t["numpy-ref"],
+                                                     th=t["torch"])})
 
 
 # --------------------------------------------------------------------------- training steps
@@ -286,7 +296,8 @@ def bench_steps(ctx, table, which):
         peak_np, _ = H.peak_memory(numpy_fn)
         peak_nd = H.peak_memory(nd_fn)[0] if nd_fn is not None and t["ndgrad"] is not None else None
         table.add(label, ndgrad=t["ndgrad"], numpy_ref=t["numpy-ref"], torch=t["torch"],
-                  extra={"peak py/np mem nd/np": f"{H.fmt_bytes(peak_nd)}/{H.fmt_bytes(peak_np)}"})
+                  extra={"peak py/np mem nd/np": f"{H.fmt_bytes(peak_nd)}/{H.fmt_bytes(peak_np)}",
+                         **_faults(nd=t["ndgrad"], np=t["numpy-ref"], th=t["torch"])})
 
 
 def main(argv=None):
