@@ -163,6 +163,31 @@ def _check_fits(op, x_shape, kernel, dilation, pads, user_shape):
                            f"{tuple(user_shape)}, padding {pads})")
 
 
+class MatMulAdd(Function):
+    """y = a @ b + c, with c broadcast over the product (added into it in place):
+
+        dL/da = dL/dy @ bᵀ      dL/db = aᵀ @ dL/dy      dL/dc = dL/dy summed to c's shape
+
+    A convolution's product plus its bias in one op: no second output-sized array.
+    """
+    @staticmethod
+    def forward(ctx, a, b, c):
+        ctx.save_for_backward(a, b)
+        y = np.matmul(a, b)
+        if np.result_type(y, c) != y.dtype:
+            return y + c
+        y += c
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da, db, dc = ctx.needs_input_grad
+        return (grad @ b.transpose(-1, -2) if da else None,
+                a.transpose(-1, -2) @ grad if db else None,
+                grad if dc else None)  # the engine sums it to c's shape
+
+
 def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
     """The convolution itself, on a batched 4-D input with (top, bottom, left, right) pads."""
     n, c, h, w = x.shape
@@ -179,14 +204,13 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
                           grid=grid, layout=layout)
     length = n * grid[0] * grid[1]
     if groups == 1:
-        out = matmul(weight.reshape(o, cg * kh * kw), cols.reshape(cg * kh * kw, length))
-        if bias is not None:
-            out = out + bias.reshape(o, 1)
+        w2, cols2 = weight.reshape(o, cg * kh * kw), cols.reshape(cg * kh * kw, length)
+        b2 = None if bias is None else bias.reshape(o, 1)
     else:  # one product per group: (G, O/G, C/G·kh·kw) @ (G, C/G·kh·kw, N·OH·OW)
-        out = matmul(weight.reshape(groups, o // groups, cg * kh * kw),
-                     cols.reshape(groups, cg * kh * kw, length))
-        if bias is not None:
-            out = out + bias.reshape(groups, o // groups, 1)
+        w2 = weight.reshape(groups, o // groups, cg * kh * kw)
+        cols2 = cols.reshape(groups, cg * kh * kw, length)
+        b2 = None if bias is None else bias.reshape(groups, o // groups, 1)
+    out = matmul(w2, cols2) if b2 is None else MatMulAdd.apply(w2, cols2, b2)
     # (O, N, OH, OW) or (O, OH, OW, N) -> (N, O, OH, OW): a view, no copy
     if layout == "ckn":
         return out.reshape(o, n, grid[0], grid[1]).permute(1, 0, 2, 3)
