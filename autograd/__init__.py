@@ -10,7 +10,7 @@ import numpy as _np
 from .function import Function, Context
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .anomaly import detect_anomaly
-from .engine import grad, topological_order
+from .engine import grad, topological_order, tune_gc
 from .variable import Variable
 from .tensor import (Tensor, tensor, zeros, ones, empty, full, zeros_like, ones_like, arange,
                      randn, rand, eye, manual_seed, matmul, where, cat, concatenate, stack,
@@ -35,6 +35,8 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sign", "c
               "unsqueeze", "expand", "maximum", "minimum"):
     globals()[_name] = _functional(_name)
 del _name
+
+tune_gc()
 
 float32 = _np.float32
 float64 = _np.float64

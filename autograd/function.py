@@ -278,7 +278,7 @@ class _ValueRecord:
 
     @grad.setter
     def grad(self, value):
-        self._grad = None if value is None else value.detach()
+        self._grad = value if value is None or value.grad_fn is None else value.detach()
 
 
 # Nodes share equal input_meta / needs_input_grad tuples: fewer long-lived objects
