@@ -213,7 +213,7 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
     out = matmul(w2, cols2) if b2 is None else MatMulAdd.apply(w2, cols2, b2)
     # (O, N, OH, OW) or (O, OH, OW, N) -> (N, O, OH, OW): a view, no copy
     if layout == "ckn":
-        return out.reshape(o, n, grid[0], grid[1]).permute(1, 0, 2, 3)
+        return out.reshape(o, n, grid[0], grid[1]).transpose(0, 1)
     return out.reshape(o, grid[0], grid[1], n).permute(3, 0, 1, 2)
 
 
@@ -291,7 +291,7 @@ def _conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, 
                            f"kernel {(kh, kw)}, stride {stride}, padding {padding}, dilation "
                            f"{dilation}, output_padding {output_padding})")
     # cols = Wᵀ @ x: every input pixel spreads a kh×kw patch; fold adds the patches up.
-    xg = x.permute(1, 0, 2, 3)
+    xg = x.transpose(0, 1)
     if groups == 1:
         cols = matmul(weight.reshape(cin, cout * kh * kw).t(), xg.reshape(cin, n * h * w))
     else:
