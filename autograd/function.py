@@ -117,18 +117,19 @@ class Context:
 
     __slots__ = (
         "fn", "attrs", "next_functions", "needs_input_grad", "input_meta", "output_meta",
-        "_saved", "_saved_refs", "_saved_version", "_released", "_output_type",
-        "_output_ref", "_hooks", "_retain", "trace", "module", "__dict__", "__weakref__",
+        "_saved", "_saved_refs", "_saved_version", "_released", "_output_type", "_retain",
+        "_output_ref", "module", "__dict__", "__weakref__",
     )
+    # Rarely set: class-level defaults; an instance gets its own value (in its
+    # __dict__) only when one is assigned. Keeps building a node cheap.
+    _hooks = None
+    trace = None
 
     def __init__(self, fn):
         self.fn = fn
         self._saved = None
         self._released = False
-        self._hooks = None
-        self._retain = None
-        self._output_ref = None
-        self.trace = None
+        self._retain = self._output_ref = None
         self.module = _module_stack[-1] if _module_stack else None
 
     # ------------------------------------------------------------------ saving
@@ -207,8 +208,7 @@ class Context:
                 refs.append(_OUT if value is output_raw else _CONST)
             if type(value) is np.ndarray:
                 _protect(value)
-        refs = tuple(refs)
-        self._saved_refs = _refs_cache.setdefault(refs, refs)
+        self._saved_refs = _shared(_refs_cache, tuple(refs))
         self._saved_version = self._leaf_version_sum()
 
     def _release(self):
@@ -283,15 +283,17 @@ class _ValueRecord:
 
 # Nodes share equal input_meta / needs_input_grad tuples: fewer long-lived objects
 # for the garbage collector to scan in big graphs. Bounded: cleared if it grows large.
-class _MetaCache(dict):
-    def setdefault(self, key, value):
-        if len(self) > 4096:
-            self.clear()
-        return dict.setdefault(self, key, value)
+_meta_cache = {}
+_refs_cache = {}  # separate: (0, 1) == (False, True) in Python
 
 
-_meta_cache = _MetaCache()
-_refs_cache = _MetaCache()  # separate: (0, 1) == (False, True) in Python
+def _shared(cache, key):
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = found = key
+    return found
 
 
 class _NoGradContext:
@@ -316,17 +318,20 @@ class Function:
     @classmethod
     def apply(cls, *args, **attrs):
         """Run forward on raw data; record a node if any input requires grad."""
+        raw = []
         out_type = None
         record = False
         for a in args:
             if isinstance(a, Variable):
+                raw.append(a.data)
                 if out_type is None:
                     out_type = a._result_type
-                if a.grad_fn is not None or a._requires_grad:
+                if not record and (a.grad_fn is not None or a._requires_grad):
                     record = True
+            else:
+                raw.append(a)
         if out_type is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input")
-        raw = [a.data if isinstance(a, Variable) else a for a in args]
 
         if not (record and grad_mode._enabled):
             try:
@@ -346,14 +351,20 @@ class Function:
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
             ctx._output_ref = ctx._retain = _ValueRecord(out.data, tuple(raw))
         # Edges to the inputs' nodes: a non-leaf's grad_fn, a leaf itself, or None.
-        ctx.next_functions = tuple(
-            (a.grad_fn or (a if a._requires_grad else None)) if isinstance(a, Variable) else None
-            for a in args)
-        needs = tuple(n is not None for n in ctx.next_functions)
-        metas = tuple(a._meta() if isinstance(a, Variable) else None for a in args)
+        nexts, needs, metas = [], [], []
+        for a in args:
+            if isinstance(a, Variable):
+                edge = a.grad_fn or (a if a._requires_grad else None)
+                metas.append(a._meta())
+            else:
+                edge = None
+                metas.append(None)
+            nexts.append(edge)
+            needs.append(edge is not None)
+        ctx.next_functions = tuple(nexts)
         # Shared tuples: fewer long-lived objects for the garbage collector to scan.
-        ctx.needs_input_grad = _meta_cache.setdefault(needs, needs)
-        ctx.input_meta = _meta_cache.setdefault(metas, metas)
+        ctx.needs_input_grad = _shared(_meta_cache, tuple(needs))
+        ctx.input_meta = _shared(_meta_cache, tuple(metas))
         if ctx._saved is not None:
             ctx._finish_saving(args, result)
         if grad_mode._anomaly:

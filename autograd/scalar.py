@@ -28,10 +28,9 @@ class Scalar(Variable):
         self.data = float(data)
         self.grad = None
         self.grad_fn = None
-        self._version = 0
-        self._hooks = None
         self._requires_grad = bool(requires_grad)
-        self.name = name
+        if name is not None:
+            self.name = name
 
     @classmethod
     def _make(cls, data, grad_fn):
@@ -39,10 +38,7 @@ class Scalar(Variable):
         s.data = float(data)
         s.grad = None
         s.grad_fn = grad_fn
-        s._version = 0
-        s._hooks = None
         s._requires_grad = False
-        s.name = None
         return s
 
     shape = ()

@@ -64,10 +64,9 @@ class Tensor(Variable):
         self.data = _infer_array(data, dtype)
         self.grad = None
         self.grad_fn = None
-        self._version = 0
-        self._hooks = None
         self._requires_grad = False
-        self.name = name
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad = True
 
@@ -78,10 +77,7 @@ class Tensor(Variable):
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
-        t._version = 0
-        t._hooks = None
         t._requires_grad = False
-        t.name = None
         return t
 
     def _check_can_require_grad(self):

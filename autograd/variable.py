@@ -12,8 +12,11 @@ from . import ops as O
 
 
 class Variable:
-    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_version", "_hooks",
-                 "name", "__weakref__")
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "__dict__", "__weakref__")
+    # Rarely changed: class-level defaults, stored per instance only once assigned.
+    _version = 0   # bumped by in-place methods; checked when saved values are unpacked
+    _hooks = None  # gradient hooks of a leaf
+    name = None    # optional label (graph drawings)
 
     # Subclasses set this to the class that op results are wrapped in (Parameter -> Tensor).
     _result_type = None

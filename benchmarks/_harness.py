@@ -200,6 +200,7 @@ def measure_interleaved(fns, rounds=2, repeat=10, **timeit_kw):
             if fn is None or name in dead:
                 continue
             fn, setup = fn if isinstance(fn, tuple) else (fn, None)
+            gc.collect()  # the previous column's garbage is not charged to this one
             try:
                 got[name].append(timeit(fn, repeat=per_round, setup=setup, **timeit_kw))
             except Exception as e:
@@ -278,6 +279,23 @@ def peak_memory(fn):
         if not was_tracing:
             tracemalloc.stop()
     return peak, result
+
+
+def with_python_gc_defaults(fn):
+    """``fn`` run under CPython's default GC thresholds (700, 10, 10).
+
+    ``import autograd`` raises the young-generation threshold (ndgrad's graphs have
+    no reference cycles); engines compared against it in the same process (the
+    micrograd-style reference, torch) are timed as they run on their own."""
+    def wrapped(*args, **kwargs):
+        saved = gc.get_threshold()
+        gc.set_threshold(700, 10, 10)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.set_threshold(*saved)
+    wrapped.__name__ = getattr(fn, "__name__", "wrapped")
+    return wrapped
 
 
 def gc_share(fn):

@@ -274,7 +274,7 @@ def _deep_run(engine, n, shape):
             s = micrograd_ref.Value(v0)
             chain(s, n).backward()
             return s.grad
-        return run
+        return H.with_python_gc_defaults(run)
     if engine == "torch-0d":
         import torch
 
@@ -282,7 +282,7 @@ def _deep_run(engine, n, shape):
             s = torch.tensor(v0, requires_grad=True)
             chain(s, n).backward()
             return s.grad
-        return run
+        return H.with_python_gc_defaults(run)
     raise ValueError(engine)
 
 
@@ -455,7 +455,8 @@ def bench_scalar(E, ctx, table):
         return nd_step
     nd_step = _safe("ndgrad Scalar MLP", make) if E.A is not None else None
 
-    t = ctx.measure({"ndgrad": nd_step, "micrograd": mg_step, "torch": th_step})
+    t = ctx.measure({"ndgrad": nd_step, "micrograd": H.with_python_gc_defaults(mg_step),
+                     "torch": th_step and H.with_python_gc_defaults(th_step)})
     t_nd, t_mg, t_th = t["ndgrad"], t["micrograd"], t["torch"]
 
     # node count: ops recorded per step (for a per-node figure)
