@@ -151,7 +151,7 @@ class Context:
                 raise RuntimeError(_FREED_MESSAGE)
             return ()
         out = [self._unpack(value, ref) for value, ref in zip(saved, self._saved_refs)]
-        if self._leaf_version_sum() != self._saved_version:
+        if self._saved_version is not None and self._leaf_version_sum() != self._saved_version:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: an input of {self.name} (input shapes "
@@ -198,18 +198,24 @@ class Context:
     def _finish_saving(self, args, output_raw):
         """Classify what forward saved; protect saved arrays from in-place writes."""
         refs = []
+        version = None  # sum of the saved leaves' versions (None: no leaf saved)
         for value in self._saved:
             for i, a in enumerate(args):
                 if isinstance(a, Variable) and value is a.data:
-                    named_constant = a.name is not None and self.next_functions[i] is None
-                    refs.append(a if named_constant else i)
+                    edge = self.next_functions[i]
+                    if edge is None and a.name is not None:
+                        refs.append(a)  # a named constant, kept so drawings can name it
+                    else:
+                        refs.append(i)
+                        if edge is a:  # a leaf
+                            version = (version or 0) + a._version
                     break
             else:
                 refs.append(_OUT if value is output_raw else _CONST)
             if type(value) is np.ndarray:
                 _protect(value)
         self._saved_refs = _shared(_refs_cache, tuple(refs))
-        self._saved_version = self._leaf_version_sum()
+        self._saved_version = version
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
@@ -263,7 +269,7 @@ class _ValueRecord:
     Scalar graphs are for teaching, so each node keeps its numbers (a few floats)
     for ``draw_graph`` and ``explain_backward`` even after the intermediate Scalars
     are gone. It is also the node's ``_retain`` hook, so the engine accumulates the
-    node's gradient into ``grad`` exactly as for ``retain_grad()`` (detached)."""
+    node's gradient into ``grad`` exactly as for ``retain_grad()``."""
     __slots__ = ("data", "inputs", "_grad")
 
     def __init__(self, data, inputs):
@@ -277,7 +283,7 @@ class _ValueRecord:
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value):  # detached, so the node never keeps a backward graph alive
         self._grad = value if value is None or value.grad_fn is None else value.detach()
 
 
