@@ -63,10 +63,10 @@ class Dataset:
     """Base class: a sized collection indexed by ``0 <= i < len(self)``."""
 
     def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+        raise NotImplementedError(f"Dataset is abstract: {type(self).__name__} must implement __getitem__")
 
     def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+        raise NotImplementedError(f"Dataset is abstract: {type(self).__name__} must implement __len__")
 
 
 class ArrayDataset(Dataset):

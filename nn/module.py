@@ -128,7 +128,7 @@ class Module:
         d["_forward_pre_hooks"] = {}
         d["_forward_hooks"] = {}
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs):  # abstract: every module defines its own
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   f'"forward" function')
 

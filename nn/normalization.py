@@ -72,7 +72,7 @@ class _BatchNorm(Module):
                 init.zeros_(self.bias)
 
     def _check_input_dim(self, input):
-        raise NotImplementedError
+        raise NotImplementedError("_BatchNorm is abstract: BatchNorm1d/2d check their input")
 
     def forward(self, input):
         self._check_input_dim(input)

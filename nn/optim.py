@@ -219,7 +219,7 @@ class Optimizer:
                     g.zero_()
 
     def step(self, closure=None):
-        raise NotImplementedError
+        raise NotImplementedError("Optimizer is abstract: subclasses implement step()")
 
     def _closure_loss(self, closure):
         if closure is None:
@@ -554,7 +554,7 @@ class LRScheduler:
 
     def get_lr(self):
         """The learning rates for ``self.last_epoch``, one per param group."""
-        raise NotImplementedError
+        raise NotImplementedError("LRScheduler is abstract: subclasses implement get_lr()")
 
     def get_last_lr(self):
         """The learning rates set by the latest ``step()`` (a new list)."""
