@@ -19,7 +19,6 @@ from .scalar import Scalar
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 
-
 def _functional(name):
     def fn(input, *args, **kwargs):
         return getattr(_as_tensor(input), name)(*args, **kwargs)
@@ -47,7 +46,7 @@ bool_ = _np.bool_
 
 def __getattr__(name):
     # Lazy so that `import autograd` needs neither graphviz nor hypothesis.
-    if name in ("draw_graph", "to_dot", "explain_backward"):
+    if name in ("draw_graph", "to_dot", "render", "explain_backward"):
         from . import viz
         return getattr(viz, name)
     if name == "testing":
