@@ -880,6 +880,38 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return total / x.dtype.type(wt.sum())
 
 
+class CrossEntropy(Function):
+    """Fused log_softmax + nll for logits x (N, C) and integer targets t (N,), the common
+    case of ``cross_entropy`` (no class weights, nothing ignored, no smoothing):
+
+        loss_n = logsumexp(x_n) - x_n[t_n]      dL/dx_n = dL/dloss_n · (softmax(x_n) - onehot(t_n))
+
+    One op instead of five: the same values, less overhead per training step.
+    """
+    @staticmethod
+    def forward(ctx, x, target, reduction):
+        shifted = x - np.max(x, axis=1, keepdims=True)
+        lse = np.log(np.sum(np.exp(shifted), axis=1))
+        loss = lse - shifted[np.arange(x.shape[0]), target]
+        ctx.save_for_backward(x)
+        if reduction == "none":
+            return loss
+        return loss.sum() / x.dtype.type(x.shape[0] if reduction == "mean" else 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        target, reduction = ctx.attrs["target"], ctx.attrs["reduction"]
+        onehot = np.zeros(x.shape, x.dtype)
+        onehot[np.arange(x.shape[0]), target] = 1
+        if reduction == "none":
+            grad = grad.reshape(-1, 1)
+        elif reduction == "mean":
+            grad = grad / float(x.shape[0])
+        # softmax via a Tensor op, so that second derivatives see its dependence on x
+        return (x.softmax(1) - onehot) * grad
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross entropy of logits (N, C, d1, ...) (or (C,)) against integer class indices
@@ -898,8 +930,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"{op}: expected input of shape (N, C, ...) or (C,), got a 0-d input")
     class_dim = 0 if x.ndim == 1 else 1
     c = x.shape[class_dim]
-    logp = x.log_softmax(class_dim)
     t_raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if (x.ndim == 2 and weight is None and not label_smoothing and t_raw.dtype.kind in "iu"
+            and t_raw.shape == (x.shape[0],) and x.shape[0] > 0 and x.dtype.kind == "f"
+            and t_raw.min() >= 0 and t_raw.max() < c
+            and not (t_raw == ignore_index).any()):  # the common case, in one op
+        return CrossEntropy.apply(x, target=t_raw, reduction=reduction)
+    logp = x.log_softmax(class_dim)
     if t_raw.dtype.kind == "f":  # class probabilities
         tgt = _tensor(target)
         _same_shape(op, x, tgt)

@@ -113,7 +113,8 @@ def test_mlp_training_memory_is_flat():
                          on_step=lambda s, o, l: _check_graph_freed(s, o, l, refs))
     assert traced < 64 * 1024, f"traced memory grew by {traced} bytes over 300 steps"
     assert rss < 8 * 1024 * 1024, f"RSS grew by {rss} bytes over 300 steps"
-    assert len(_function._protected) == protected_before  # saved arrays released
+    # saved arrays released (an earlier test's graph may be freed meanwhile: no growth)
+    assert len(_function._protected) <= protected_before
     assert _function._module_stack == []
 
 
