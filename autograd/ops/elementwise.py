@@ -210,13 +210,26 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        mask = y > 0
-        if np.isfinite(grad.data).all():
-            # A multiply is much faster than np.where; "+ 0.0" turns the -0.0 that a
-            # negative gradient times 0 gives into 0.0.
-            return grad * mask + 0.0
-        # inf/nan upstream: inf·0 would be nan where PyTorch gives 0
-        return Where.apply(mask, grad, grad._wrap(0.0))
+        return ReluBackward.apply(grad, y)
+
+
+class ReluBackward(Function):
+    """g = dL/dy · [y > 0] (relu's backward as one op; its derivative in dL/dy is the same mask)"""
+    @staticmethod
+    def forward(ctx, grad, y):
+        ctx.save_for_backward(y)
+        if not isinstance(grad, np.ndarray):  # Scalar
+            return grad if y > 0 else 0.0
+        if np.isfinite(grad).all():
+            out = np.multiply(grad, y > 0)  # much faster than np.where
+            out += 0.0  # -0.0 (a negative gradient times 0) becomes 0.0
+            return out
+        return np.where(y > 0, grad, 0).astype(grad.dtype, copy=False)  # inf·0 would be nan
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(grad, y), None
 
 
 class Abs(Function):
