@@ -678,7 +678,31 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 def pad(input, pad, mode="constant", value=0.0):
-    """Constant padding, last dimension first (like ``torch.nn.functional.pad``)."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got mode={mode!r}")
-    return O.Pad.apply(input, pad=tuple(int(p) for p in pad), value=value)
+    """Pad the last dimensions, last dimension first (like ``torch.nn.functional.pad``).
+
+    ``mode`` is 'constant' (with ``value``), 'reflect', 'replicate' or 'circular'. The
+    last three are a gather with index arrays (``np.pad`` of an ``arange``), so their
+    gradient comes from indexing's backward (repeated indices accumulate).
+    """
+    pad = tuple(int(p) for p in pad)
+    if mode == "constant":
+        return O.Pad.apply(input, pad=pad, value=value)
+    np_modes = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+    if mode not in np_modes:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
+                         f"got mode={mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: padding {pad} must have an even length of at most "
+                         f"2 * {input.ndim} for input of shape {input.shape}")
+    index = []
+    for d, n in enumerate(input.shape):
+        k = input.ndim - 1 - d  # pad lists the last dimension first
+        lo, hi = (pad[2 * k], pad[2 * k + 1]) if 2 * k < len(pad) else (0, 0)
+        if min(lo, hi) < 0:
+            raise ValueError(f"pad: negative padding {pad} is not supported for mode={mode!r}")
+        limit = n - 1 if mode == "reflect" else n
+        if max(lo, hi) > limit or (n == 0 and max(lo, hi) > 0):
+            raise ValueError(f"pad: padding ({lo}, {hi}) of dimension {d} must be at most "
+                             f"{limit} for mode={mode!r} (input shape {input.shape})")
+        index.append(np.pad(np.arange(n), (lo, hi), mode=np_modes[mode]))
+    return input[np.ix_(*index)]

@@ -60,9 +60,9 @@ class _ConvNd(Module):
         if padding_mode not in valid_modes:
             raise ValueError(f"padding_mode must be one of {valid_modes}, but got "
                              f"padding_mode='{padding_mode}'")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode='{padding_mode}' is not supported by "
-                                      f"ndgrad: only 'zeros'")
+        if padding_mode != "zeros" and self._transposed:
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f'{type(self).__name__}')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.groups = groups
@@ -92,7 +92,12 @@ class _ConvNd(Module):
         """(input, padding tuple): 'valid' is 0; 'same' pads d*(k-1) in total per dim,
         the odd extra element on the right (explicitly, before the convolution)."""
         if not isinstance(self.padding, str):
-            return input, self.padding
+            if self.padding_mode == "zeros" or not any(self.padding):
+                return input, self.padding
+            pad = []
+            for p in reversed(self.padding):  # last dimension first
+                pad += [p, p]
+            return autograd.pad(input, pad, mode=self.padding_mode), (0,) * self._dims
         if self.padding == "valid":
             return input, (0,) * self._dims
         left, right = [], []
@@ -100,12 +105,13 @@ class _ConvNd(Module):
             total = d * (k - 1)
             left.append(total // 2)
             right.append(total - total // 2)
-        if left == right:
+        if left == right and self.padding_mode == "zeros":
             return input, tuple(left)
         pad = []
         for lo, hi in zip(reversed(left), reversed(right)):  # last dimension first
             pad += [lo, hi]
-        return autograd.pad(input, pad), (0,) * self._dims
+        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+        return autograd.pad(input, pad, mode=mode), (0,) * self._dims
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

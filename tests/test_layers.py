@@ -413,8 +413,8 @@ def test_layer_argument_errors():
         nn.Conv2d(1, 1, 3, padding="full")
     with pytest.raises(ValueError, match="strided"):
         nn.Conv2d(1, 1, 3, stride=2, padding="same")
-    with pytest.raises(NotImplementedError, match="only 'zeros'"):
-        nn.Conv2d(1, 1, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match='Only "zeros" padding mode'):
+        nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         nn.Conv2d(1, 1, 3, padding_mode="mirror")
 
@@ -488,3 +488,26 @@ def test_training_and_checkpoint_round_trip(tmp_path):
     model.eval()
     restored.eval()
     np.testing.assert_array_equal(restored(x).data, model(x).data)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding,kernel", [(1, 3), ((1, 2), 3), ("same", (3, 4))])
+def test_conv2d_padding_modes_match_torch(mode, padding, kernel):
+    torch = _torch()
+    A.manual_seed(0)
+    ours = nn.Conv2d(3, 4, kernel, padding=padding, padding_mode=mode).double()
+    theirs = torch.nn.Conv2d(3, 4, kernel, padding=padding, padding_mode=mode).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.data))
+        theirs.bias.copy_(torch.tensor(ours.bias.data))
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 7))
+    a, b = A.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, yt = ours(a), theirs(b)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = np.random.default_rng(1).standard_normal(yt.shape)
+    y.backward(A.Tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-10,
+                               atol=1e-12)
+    assert repr(ours) == repr(theirs)

@@ -235,8 +235,8 @@ def test_shape_errors_name_op_and_shapes():
         A.pad(x, (1, -1))
     with pytest.raises(ValueError, match=r"pad: padding \(1, 1, 1\) must have an even length"):
         A.pad(x, (1, 1, 1))
-    with pytest.raises(ValueError, match=r"mode='reflect'"):
-        A.pad(x, (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match=r"mode='mirror'"):
+        A.pad(x, (1, 1), mode="mirror")
     with pytest.raises(ValueError, match=r"split_size must be positive, got 0"):
         A.split(x, 0)
     with pytest.raises(ValueError, match=r"expand: the shape \(2, 3\) cannot be expanded to "
@@ -252,3 +252,39 @@ def test_shape_errors_name_op_and_shapes():
         x.unsqueeze(4)
     with pytest.raises(IndexError, match=r"squeeze: dim -3 is out of range"):
         x.squeeze(-3)
+
+
+# ------------------------------------------------------------------ pad modes
+@pytest.mark.parametrize("mode,np_mode", [("reflect", "reflect"), ("replicate", "edge"),
+                                          ("circular", "wrap")])
+@pytest.mark.parametrize("pads", [(1, 2), (2, 0, 1, 1)])
+def test_pad_modes_match_numpy_and_gradcheck(mode, np_mode, pads):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    t = Tensor(x, requires_grad=True)
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pads) // 2):
+        widths[x.ndim - 1 - k] = (pads[2 * k], pads[2 * k + 1])
+    np.testing.assert_array_equal(A.pad(t, pads, mode=mode).data, np.pad(x, widths, mode=np_mode))
+    assert A.gradcheck(lambda z: A.pad(z, pads, mode=mode), (t,))
+
+
+def test_pad_mode_errors_name_the_problem():
+    t = Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="mode"):
+        A.pad(t, (1, 1), mode="mirror")
+    with pytest.raises(ValueError, match="at most 2 for mode='reflect'"):
+        A.pad(t, (3, 0), mode="reflect")
+
+
+def test_pad_modes_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 5))
+    for mode in ("reflect", "replicate", "circular"):
+        a = Tensor(x, requires_grad=True)
+        b = torch.tensor(x, requires_grad=True)
+        y, yt = A.pad(a, (2, 1, 1, 3), mode=mode), torch.nn.functional.pad(b, (2, 1, 1, 3), mode=mode)
+        g = np.random.default_rng(2).standard_normal(yt.shape)
+        y.backward(Tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(y.data, yt.detach().numpy())
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy())
