@@ -31,6 +31,10 @@ from . import grad_mode
 # Several graphs may save the same array: count them and restore writability when
 # the last one releases it (only for arrays that we made read-only ourselves).
 _protected = {}  # id(array) -> number of live nodes that saved it (they keep it alive)
+# Views share memory with their base without sharing its flag: id(base) -> number of
+# protected views of it, so that a write through any other view of that memory is
+# refused too (conservatively: any view of the same base).
+_protected_bases = {}
 
 
 def _protect(arr):
@@ -42,8 +46,19 @@ def _protect(arr):
     if arr.flags.writeable:
         arr.flags.writeable = False
         _protected[key] = 1
+        if arr.base is not None:
+            base = id(arr.base)
+            _protected_bases[base] = _protected_bases.get(base, 0) + 1
         return True
     return False
+
+
+def shares_saved_memory(arr):
+    """Might writing into ``arr`` change an array saved for backward (a view of it, or
+    another view of the same base)?"""
+    base = arr.base
+    return id(arr) in _protected_bases or (base is not None and (
+        id(base) in _protected or id(base) in _protected_bases))
 
 
 def _unprotect(arr):
@@ -55,6 +70,12 @@ def _unprotect(arr):
         _protected[key] = count - 1
     else:
         del _protected[key]
+        if arr.base is not None:
+            base = id(arr.base)
+            if _protected_bases.get(base, 0) > 1:
+                _protected_bases[base] -= 1
+            else:
+                _protected_bases.pop(base, None)
         if not _make_writeable(arr):
             # A view whose base is still protected (saved by another node): NumPy refuses
             # until the base is writeable again, so retry after later releases.

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import grad_mode
 from . import ops as O
+from .function import shares_saved_memory
 from .variable import Variable
 
 _FLOAT_KINDS = "fc"
@@ -416,10 +417,11 @@ class Tensor(Variable):
         if self.grad_fn is not None and grad_mode._enabled:
             raise RuntimeError("in-place operations on tensors that are part of a graph are not "
                                "supported by ndgrad; use the out-of-place op instead.")
-        if not self.data.flags.writeable:
+        if not self.data.flags.writeable or shares_saved_memory(self.data):
             raise RuntimeError(
-                f"cannot modify a tensor of shape {self.shape} in place: it is saved for backward "
-                f"by a graph that is still alive (call backward, or drop the graph, first).")
+                f"cannot modify a tensor of shape {self.shape} in place: it is (or shares memory "
+                f"with) a value saved for backward by a graph that is still alive (call "
+                f"backward, or drop the graph, first).")
         args = [a.data if isinstance(a, Tensor) else a for a in args]
         fn(self.data, *args)
         self._version += 1
