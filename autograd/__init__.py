@@ -3,7 +3,8 @@
 Read in this order: ``function.py`` (Function, Context: how an op records a
 node), ``engine.py`` (backward: topological order + chain rule), ``variable.py``,
 ``tensor.py`` and ``scalar.py`` (the values), ``ops/`` (every op's forward and
-backward side by side), ``gradcheck.py`` (checking gradients numerically).
+backward side by side), ``gradcheck.py`` (checking gradients numerically),
+``testing.py`` (hypothesis strategies), ``viz.py`` (drawing and explaining graphs).
 """
 import numpy as _np
 
