@@ -9,10 +9,8 @@ ops in ``autograd.ops`` work on floats as well as on arrays. ``.grad`` is a Scal
     >>> f.backward(); round(w0.grad.data, 2)
     -0.2
 """
-import math
 import numbers
 
-from . import ops as O
 from .variable import Variable
 
 _SCALAR_META = ((), "float")

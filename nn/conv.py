@@ -1,5 +1,4 @@
 """Convolution layers: Conv1d, Conv2d, ConvTranspose2d (PyTorch's arguments and init)."""
-import math
 
 import autograd
 
@@ -80,13 +79,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # kaiming_uniform_ with a=sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), like PyTorch
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._default_reset_(self.weight, self.bias)
 
     def _resolve_padding(self, input):
         """(input, padding tuple): 'valid' is 0; 'same' pads d*(k-1) in total per dim,

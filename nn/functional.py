@@ -231,6 +231,26 @@ def _conv_layout(x_shape, w_shape, stride, grid):
     return "ckl" if stride[1] == 1 and grid[1] < 16 and x_shape[0] >= 8 else "ckn"
 
 
+def _conv_inputs(op, input, weight, bias, groups, stride, dilation, dims, transposed=False):
+    """Shared argument handling of the conv functions: batch the input, check shapes, and
+    turn stride and dilation into positive ``dims``-tuples."""
+    x, unbatched = _batched(_tensor(input), dims, op)
+    weight = _tensor(weight)
+    bias = None if bias is None else _tensor(bias)
+    _check_conv_args(op, x, weight, bias, groups, transposed=transposed,
+                     user_shape=_tensor(input).shape)
+    stride = _positive(_tuple(stride, dims, "stride", op), "stride", op)
+    dilation = _positive(_tuple(dilation, dims, "dilation", op), "dilation", op)
+    return x, unbatched, weight, bias, stride, dilation
+
+
+def _transpose_pads(op, padding, output_padding, dims):
+    padding = _non_negative(_tuple(padding, dims, "padding", op), "padding", op)
+    output_padding = _non_negative(_tuple(output_padding, dims, "output_padding", op),
+                                   "output_padding", op)
+    return padding, output_padding
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation (PyTorch's convolution) of input (N, C, H, W) (or (C, H, W))
     with weight (O, C/groups, kh, kw), plus bias (O,).
@@ -247,12 +267,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     The output is an NCHW view of the product (its memory may be channel- or batch-major).
     """
     op = "conv2d"
-    x, unbatched = _batched(_tensor(input), 2, op)
-    weight = _tensor(weight)
-    bias = None if bias is None else _tensor(bias)
-    _check_conv_args(op, x, weight, bias, groups, user_shape=_tensor(input).shape)
-    stride = _positive(_tuple(stride, 2, "stride", op), "stride", op)
-    dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
+    x, unbatched, weight, bias, stride, dilation = _conv_inputs(
+        op, input, weight, bias, groups, stride, dilation, 2)
     pads = _conv_padding(padding, weight.shape[2:], dilation, stride, op)
     out = _conv2d(x, weight, bias, stride, pads, dilation, groups, op, _tensor(input).shape)
     return out.squeeze(0) if unbatched else out
@@ -262,12 +278,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation of input (N, C, L) (or (C, L)) with weight (O, C/groups, k):
     conv2d on a height-1 image."""
     op = "conv1d"
-    x, unbatched = _batched(_tensor(input), 1, op)
-    weight = _tensor(weight)
-    bias = None if bias is None else _tensor(bias)
-    _check_conv_args(op, x, weight, bias, groups, user_shape=_tensor(input).shape)
-    stride = _positive(_tuple(stride, 1, "stride", op), "stride", op)
-    dilation = _positive(_tuple(dilation, 1, "dilation", op), "dilation", op)
+    x, unbatched, weight, bias, stride, dilation = _conv_inputs(
+        op, input, weight, bias, groups, stride, dilation, 1)
     pads = (0, 0) + _conv_padding(padding, weight.shape[2:], dilation, stride, op)
     out = _conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1,) + stride, pads,
                   (1,) + dilation, groups, op, _tensor(input).shape).squeeze(2)
@@ -312,16 +324,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     layer. input (N, C_in, H, W), weight (C_in, C_out/groups, kh, kw); output size
     (H - 1)·S - 2P + D·(kh - 1) + output_padding + 1."""
     op = "conv_transpose2d"
-    x, unbatched = _batched(_tensor(input), 2, op)
-    weight = _tensor(weight)
-    bias = None if bias is None else _tensor(bias)
-    _check_conv_args(op, x, weight, bias, groups, transposed=True,
-                     user_shape=_tensor(input).shape)
-    stride = _positive(_tuple(stride, 2, "stride", op), "stride", op)
-    dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
-    padding = _non_negative(_tuple(padding, 2, "padding", op), "padding", op)
-    output_padding = _non_negative(_tuple(output_padding, 2, "output_padding", op),
-                                   "output_padding", op)
+    x, unbatched, weight, bias, stride, dilation = _conv_inputs(
+        op, input, weight, bias, groups, stride, dilation, 2, transposed=True)
+    padding, output_padding = _transpose_pads(op, padding, output_padding, 2)
     out = _conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation,
                             op, _tensor(input).shape)
     return out.squeeze(0) if unbatched else out
@@ -331,16 +336,9 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     """1-D transposed convolution: input (N, C_in, L), weight (C_in, C_out/groups, k)."""
     op = "conv_transpose1d"
-    x, unbatched = _batched(_tensor(input), 1, op)
-    weight = _tensor(weight)
-    bias = None if bias is None else _tensor(bias)
-    _check_conv_args(op, x, weight, bias, groups, transposed=True,
-                     user_shape=_tensor(input).shape)
-    stride = _positive(_tuple(stride, 1, "stride", op), "stride", op)
-    dilation = _positive(_tuple(dilation, 1, "dilation", op), "dilation", op)
-    padding = _non_negative(_tuple(padding, 1, "padding", op), "padding", op)
-    output_padding = _non_negative(_tuple(output_padding, 1, "output_padding", op),
-                                   "output_padding", op)
+    x, unbatched, weight, bias, stride, dilation = _conv_inputs(
+        op, input, weight, bias, groups, stride, dilation, 1, transposed=True)
+    padding, output_padding = _transpose_pads(op, padding, output_padding, 1)
     out = _conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1,) + stride,
                             (0,) + padding, (0,) + output_padding, groups, (1,) + dilation, op,
                             _tensor(input).shape).squeeze(2)

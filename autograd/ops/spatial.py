@@ -439,7 +439,7 @@ def _select(slices, idx):
 def max_pool_indices(argmax, input_shape, kernel, stride, padding, dilation, grid):
     """Flat indices (into each H·W plane of the unpadded (N, C, H, W) input) of the chosen
     maxima, as PyTorch's ``return_indices``: an (N, C, OH, OW) int64 array."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
+    (sh, sw), (dh, dw), (oh, ow) = stride, dilation, grid
     t, _, l, _ = padding
     shape = tuple(input_shape[:2]) + (oh, ow)
     ri = 0 if argmax.rows is None else argmax.rows.astype(np.int64)
