@@ -23,6 +23,12 @@ class Variable:
     # Scalar sets this: its graph nodes keep their values and gradients (see _ValueRecord).
     _keeps_values = False
 
+    @property
+    def _data(self):
+        """The raw value: a NumPy array (Tensor) or a float (Scalar). Internal code uses
+        this; ``.data`` is becoming PyTorch's detached Tensor."""
+        return self.data
+
     # -------------------------------------------------------------- graph state
     @property
     def requires_grad(self):
