@@ -83,7 +83,7 @@ def _check_and_reduce(node, i, g):
 
 
 def _check_finite(node, i, g):
-    if not np.all(np.isfinite(g.data)):
+    if not np.all(np.isfinite(g._data)):
         where = "".join(node.trace) if node.trace else "  (no creation trace recorded)\n"
         raise RuntimeError(
             f"Function '{node.name}Backward' returned nan/inf values in its gradient for "
@@ -95,7 +95,7 @@ def _own(g, handed_out):
     place (``grad.zero_()``, clipping) without touching another tensor's gradient or the
     caller's upstream gradient: ops pass gradients through unchanged (Add gives both inputs
     the same one) and broadcast them as read-only views (the backward of sum)."""
-    data = g.data
+    data = g._data
     if type(data) is not np.ndarray:  # Scalar: floats are immutable, sharing is safe
         return g if g.grad_fn is None else g.detach()
     if id(data) in handed_out or not (data.flags.owndata and data.flags.writeable):
@@ -127,7 +127,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
     # ids of arrays already visible to the user (root gradients, .grad of earlier nodes
     # in this pass): a .grad must not share memory with them (see _own).
-    handed_out = {id(g.data) for g in root_grads}
+    handed_out = {id(g._data) for g in root_grads}
 
     order = topological_order(root_nodes)
     prev_mode = grad_mode._enabled
@@ -192,7 +192,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 elif create_graph:
                     grads[nxt] = prev + ig  # recorded, for higher derivatives
                 else:
-                    grads[nxt] = ig._make(prev.data + ig.data, None)
+                    grads[nxt] = ig._make(prev._data + ig._data, None)
             if not retain_graph:
                 node._release()
     finally:

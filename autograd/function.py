@@ -222,7 +222,7 @@ class Context:
         version = None  # sum of the saved leaves' versions (None: no leaf saved)
         for value in self._saved:
             for i, a in enumerate(args):
-                if isinstance(a, Variable) and value is a.data:
+                if isinstance(a, Variable) and value is a._data:
                     edge = self.next_functions[i]
                     if edge is None and a.name is not None:
                         refs.append(a)  # a named constant, kept so drawings can name it
@@ -291,10 +291,10 @@ class _ValueRecord:
     for ``draw_graph`` and ``explain_backward`` even after the intermediate Scalars
     are gone. It is also the node's ``_retain`` hook, so the engine accumulates the
     node's gradient into ``grad`` exactly as for ``retain_grad()``."""
-    __slots__ = ("data", "inputs", "_grad")
+    __slots__ = ("_data", "inputs", "_grad")
 
     def __init__(self, data, inputs):
-        self.data, self.inputs, self._grad = data, inputs, None
+        self._data, self.inputs, self._grad = data, inputs, None
 
     def __call__(self):  # the engine calls node._retain() to get the value to fill
         return self
@@ -350,7 +350,7 @@ class Function:
         record = False
         for a in args:
             if isinstance(a, Variable):
-                raw.append(a.data)
+                raw.append(a._data)
                 if out_type is None:
                     out_type = a._result_type
                 if not record and (a.grad_fn is not None or a._requires_grad):
@@ -376,7 +376,7 @@ class Function:
         ctx._output_type = out_type
         ctx.output_meta = out._meta()
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
-            ctx._output_ref = ctx._retain = _ValueRecord(out.data, tuple(raw))
+            ctx._output_ref = ctx._retain = _ValueRecord(out._data, tuple(raw))
         # Edges to the inputs' nodes: a non-leaf's grad_fn, a leaf itself, or None.
         nexts, needs, metas = [], [], []
         for a in args:

@@ -23,7 +23,7 @@ def _as_outputs(out):
 
 
 def _dot(outputs, vs):
-    return sum(float(np.sum(o.data.astype(np.float64) * v)) for o, v in zip(outputs, vs))
+    return sum(float(np.sum(o._data.astype(np.float64) * v)) for o, v in zip(outputs, vs))
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
@@ -55,14 +55,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         analytic = [None] * len(tensors)
 
     for (i, x), g in zip(tensors, analytic):
-        g = np.zeros(x.shape) if g is None else g.data.astype(np.float64)
+        g = np.zeros(x.shape) if g is None else g._data.astype(np.float64)
         numeric = np.zeros(x.shape)
         # Perturb x in place and restore it (x may be saved, hence read-only, in the
         # graph built above: lift that for the duration).
-        was_writeable = x.data.flags.writeable
-        x.data.flags.writeable = True
+        was_writeable = x._data.flags.writeable
+        x._data.flags.writeable = True
         # Index the array itself (reshape(-1) of a non-contiguous array would be a copy).
-        arr = x.data
+        arr = x._data
         try:
             with no_grad():
                 for k in np.ndindex(arr.shape):
@@ -74,7 +74,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
                     arr[k] = orig
                     numeric[k] = (plus - minus) / (2 * eps)
         finally:
-            x.data.flags.writeable = was_writeable
+            x._data.flags.writeable = was_writeable
         err = np.abs(g - numeric)
         bad = err > atol + rtol * np.abs(numeric)
         if np.any(bad):

@@ -23,7 +23,7 @@ class Scalar(Variable):
     __hash__ = Variable.__hash__
 
     def __init__(self, data, requires_grad=True, name=None):
-        self.data = float(data)
+        self._data = float(data)
         self.grad = None
         self.grad_fn = None
         self._requires_grad = bool(requires_grad)
@@ -33,11 +33,20 @@ class Scalar(Variable):
     @classmethod
     def _make(cls, data, grad_fn):
         s = object.__new__(cls)
-        s.data = float(data)
+        s._data = float(data)
         s.grad = None
         s.grad_fn = grad_fn
         s._requires_grad = False
         return s
+
+    @property
+    def data(self):
+        """The number (a Python float), as in micrograd: ``p.data -= lr * p.grad``."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = float(value)
 
     shape = ()
     ndim = 0
@@ -71,30 +80,30 @@ class Scalar(Variable):
         return self
 
     def item(self):
-        return self.data
+        return self._data
 
     def __float__(self):
-        return self.data
+        return self._data
 
     def __bool__(self):
-        return self.data != 0.0
+        return self._data != 0.0
 
     def __round__(self, ndigits=None):
-        return round(self.data, ndigits)
+        return round(self._data, ndigits)
 
     def __repr__(self):
-        grad = "None" if self.grad is None else f"{self.grad.data:.4f}"
+        grad = "None" if self.grad is None else f"{self.grad._data:.4f}"
         label = f"{self.name}: " if self.name else ""
-        return f"Scalar({label}data={self.data:.4f}, grad={grad})"
+        return f"Scalar({label}data={self._data:.4f}, grad={grad})"
 
     # arithmetic (+ - * / **, exp, tanh, ...) is inherited from Variable: the same
     # Function classes as Tensor.
 
     # comparisons give plain bools (used by backward rules such as relu's mask)
-    def __gt__(self, other): return Scalar._make(self.data > float(other), None)
-    def __ge__(self, other): return Scalar._make(self.data >= float(other), None)
-    def __lt__(self, other): return Scalar._make(self.data < float(other), None)
-    def __le__(self, other): return Scalar._make(self.data <= float(other), None)
+    def __gt__(self, other): return Scalar._make(self._data > float(other), None)
+    def __ge__(self, other): return Scalar._make(self._data >= float(other), None)
+    def __lt__(self, other): return Scalar._make(self._data < float(other), None)
+    def __le__(self, other): return Scalar._make(self._data <= float(other), None)
 
 
 Scalar._result_type = Scalar

@@ -21,10 +21,10 @@ def _infer_array(data, dtype=None):
     if isinstance(data, np.ndarray):
         arr = data
     elif isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
-            data = [x.data if isinstance(x, Tensor) else x for x in data]
+            data = [x._data if isinstance(x, Tensor) else x for x in data]
         arr = np.asarray(data)
         if dtype is None:
             if arr.dtype == np.float64 and not isinstance(data, np.generic):
@@ -44,7 +44,7 @@ def _index_to_numpy(index):
     out = []
     for i in items:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
         elif isinstance(i, list):
             i = np.asarray(i)
         if isinstance(i, np.ndarray) and i.dtype == bool:
@@ -62,7 +62,7 @@ class Tensor(Variable):
     __hash__ = Variable.__hash__
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):
-        self.data = _infer_array(data, dtype)
+        self._data = _infer_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
@@ -75,25 +75,25 @@ class Tensor(Variable):
     def _make(cls, data, grad_fn):
         """Fast constructor for op results (no inference, no checks)."""
         t = object.__new__(cls)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
         t._requires_grad = False
         return t
 
     def _check_can_require_grad(self):
-        if self.data.dtype.kind not in _FLOAT_KINDS:
+        if self._data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(f"only Tensors of floating point dtype can require gradients "
-                            f"(got dtype {self.data.dtype})")
+                            f"(got dtype {self._data.dtype})")
 
     def _meta(self):
-        return (self.data.shape, self.data.dtype)
+        return (self._data.shape, self._data.dtype)
 
     def _numel(self):
-        return self.data.size
+        return self._data.size
 
     def _ones_like(self):
-        return Tensor._make(np.ones_like(self.data), None)
+        return Tensor._make(np.ones_like(self._data), None)
 
     def _coerce(self, value):
         """A Python number / array / list as an array suited to combine with self."""
@@ -102,13 +102,13 @@ class Tensor(Variable):
         if isinstance(value, numbers.Number) or isinstance(value, np.generic):
             if isinstance(value, (bool, np.bool_)) and self.dtype != bool:
                 value = int(value)
-            kind = self.data.dtype.kind
+            kind = self._data.dtype.kind
             if kind in _FLOAT_KINDS:
-                return np.asarray(value, dtype=self.data.dtype)
+                return np.asarray(value, dtype=self._data.dtype)
             if isinstance(value, float):
                 return np.asarray(value, dtype=default_dtype)
             # an int with a bool tensor promotes to int64 (True + 1 == 2), as in torch
-            return np.asarray(value, dtype=self.data.dtype if kind in "iu" else None)
+            return np.asarray(value, dtype=self._data.dtype if kind in "iu" else None)
         return _infer_array(value)
 
     def _wrap(self, other):
@@ -116,59 +116,72 @@ class Tensor(Variable):
 
     # ------------------------------------------------------------------ properties
     @property
+    def data(self):
+        """This tensor's values as a new Tensor cut from the graph (``requires_grad=False``)
+        that shares memory with it, as ``torch.Tensor.data``. ``.numpy()`` gives the raw
+        NumPy array."""
+        return Tensor._make(self._data, None)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, (Tensor, np.ndarray)):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.item()
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
         # NumPy 2 leaves copying to us: np.array(t) passes copy=True, np.asarray(t) None.
-        arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
-        if copy is False and arr is not self.data:
-            raise ValueError(f"cannot convert a {self.data.dtype} Tensor to {dtype} without a copy")
-        return arr.copy() if copy and arr is self.data else arr
+        arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        if copy is False and arr is not self._data:
+            raise ValueError(f"cannot convert a {self._data.dtype} Tensor to {dtype} without a copy")
+        return arr.copy() if copy and arr is self._data else arr
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data)
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -177,19 +190,19 @@ class Tensor(Variable):
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data)
+        return int(self._data)
 
     def __repr__(self):
         # Like torch: integral floats as "1.", otherwise 4 fixed decimals ("0.1000").
-        finite = self.data[np.isfinite(self.data)] if self.dtype.kind == "f" else None
+        finite = self._data[np.isfinite(self._data)] if self.dtype.kind == "f" else None
         fixed = finite is not None and bool(np.any(finite != np.round(finite)))
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4,
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
                                floatmode="fixed" if fixed else "maxprec_equal")
         extras = []
-        if self.data.dtype not in (default_dtype, np.dtype(np.int64), np.dtype(bool)):
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (default_dtype, np.dtype(np.int64), np.dtype(bool)):
+            extras.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name}Backward>")
         elif self._requires_grad:
@@ -211,8 +224,8 @@ class Tensor(Variable):
 
     # comparisons: no gradient, a bool tensor
     def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(op(self.data, other), None)
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._make(op(self._data, other), None)
 
     def __eq__(self, other): return self._compare(other, np.equal)
     def __ne__(self, other): return self._compare(other, np.not_equal)
@@ -223,7 +236,7 @@ class Tensor(Variable):
     def __and__(self, other): return self._compare(other, np.logical_and if self.dtype == bool else np.bitwise_and)
     def __or__(self, other): return self._compare(other, np.logical_or if self.dtype == bool else np.bitwise_or)
     def __xor__(self, other): return self._compare(other, np.logical_xor if self.dtype == bool else np.bitwise_xor)
-    def __invert__(self): return Tensor._make(np.logical_not(self.data) if self.dtype == bool else ~self.data, None)
+    def __invert__(self): return Tensor._make(np.logical_not(self._data) if self.dtype == bool else ~self._data, None)
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     # ------------------------------------------------------------------ elementwise
@@ -239,11 +252,11 @@ class Tensor(Variable):
 
     def to(self, dtype):
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if self.requires_grad and dtype.kind in _FLOAT_KINDS:
             return O.Cast.apply(self, dtype=dtype)
-        return Tensor._make(self.data.astype(dtype), None)
+        return Tensor._make(self._data.astype(dtype), None)
 
     def float(self): return self.to(np.float32)
     def double(self): return self.to(np.float64)
@@ -298,7 +311,7 @@ class Tensor(Variable):
         v = self.var(dim, unbiased, keepdim, correction)
         # Like torch, the gradient is 0 where std == 0 (all values equal), not nan: take the
         # square root of v + 1 there (finite derivative) and multiply its result by 0.
-        zero = v.data == 0
+        zero = v._data == 0
         if not np.any(zero):
             return v.sqrt()
         s = O.Where.apply(zero, v + 1.0, v).sqrt()
@@ -417,22 +430,22 @@ class Tensor(Variable):
         if self.grad_fn is not None and grad_mode._enabled:
             raise RuntimeError("in-place operations on tensors that are part of a graph are not "
                                "supported by ndgrad; use the out-of-place op instead.")
-        if not self.data.flags.writeable or shares_saved_memory(self.data):
+        if not self._data.flags.writeable or shares_saved_memory(self._data):
             raise RuntimeError(
                 f"cannot modify a tensor of shape {self.shape} in place: it is (or shares memory "
                 f"with) a value saved for backward by a graph that is still alive (call "
                 f"backward, or drop the graph, first).")
-        args = [a.data if isinstance(a, Tensor) else a for a in args]
-        fn(self.data, *args)
+        args = [a._data if isinstance(a, Tensor) else a for a in args]
+        fn(self._data, *args)
         self._version += 1
         return self
 
     def add_(self, other, alpha=1):
-        other = other.data if isinstance(other, Tensor) else other
+        other = other._data if isinstance(other, Tensor) else other
         return self._inplace(lambda d, o: np.add(d, o if alpha == 1 else np.multiply(o, alpha), out=d, casting="unsafe"), other)
 
     def sub_(self, other, alpha=1):
-        other = other.data if isinstance(other, Tensor) else other
+        other = other._data if isinstance(other, Tensor) else other
         return self._inplace(lambda d, o: np.subtract(d, o if alpha == 1 else np.multiply(o, alpha), out=d, casting="unsafe"), other)
 
     def mul_(self, other):
@@ -491,9 +504,9 @@ def _correction(unbiased, correction):
 
 def _arg_reduce(x, dim, keepdim, fn):
     if dim is None:
-        return Tensor._make(np.asarray(fn(x.data)), None)
+        return Tensor._make(np.asarray(fn(x._data)), None)
     dim = _check_dim(dim, x.ndim, fn.__name__)
-    return Tensor._make(fn(x.data, axis=dim, keepdims=keepdim), None)
+    return Tensor._make(fn(x._data, axis=dim, keepdims=keepdim), None)
 
 
 class _ValuesIndices(tuple):
@@ -509,7 +522,7 @@ class _ValuesIndices(tuple):
 
 def _values_indices(x, dim, keepdim, fn):
     dim = _check_dim(dim, x.ndim, fn.__name__[3:])
-    idx = fn(x.data, axis=dim, keepdims=True)
+    idx = fn(x._data, axis=dim, keepdims=True)
     grids = list(np.indices(idx.shape, sparse=True))
     grids[dim] = idx
     values = x[tuple(grids)]  # gather: the gradient goes to the returned index
@@ -541,7 +554,7 @@ def manual_seed(seed):
 def tensor(data, dtype=None, requires_grad=False):
     """Make a Tensor, copying ``data`` (like ``torch.tensor``)."""
     arr = _infer_array(data, dtype)
-    if arr is data or (isinstance(data, Tensor) and arr is data.data):
+    if arr is data or (isinstance(data, Tensor) and arr is data._data):
         arr = arr.copy()
     return Tensor(arr, requires_grad=requires_grad)
 
@@ -623,7 +636,7 @@ def where(condition, x, y):
     y = _as_tensor(y, x)
     cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, dtype=bool))
     if cond.dtype != bool:
-        cond = Tensor._make(cond.data.astype(bool), None)
+        cond = Tensor._make(cond._data.astype(bool), None)
     return O.Where.apply(cond, x, y)
 
 

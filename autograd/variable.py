@@ -1,6 +1,7 @@
 """What Tensor and Scalar have in common: a value that can sit in the graph.
 
-A Variable holds raw ``data`` (a NumPy array for Tensor, a float for Scalar), the
+A Variable holds its raw value in ``_data`` (a NumPy array for Tensor, a float for
+Scalar; ``Tensor.data`` is a detached Tensor as in PyTorch, ``Scalar.data`` the float), the
 node that produced it (``grad_fn``, None for leaves) and, for leaves that
 require grad, the accumulated ``grad``. Both kinds run on the same Function,
 Context and engine code.
@@ -12,7 +13,7 @@ from . import ops as O
 
 
 class Variable:
-    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "__dict__", "__weakref__")
+    __slots__ = ("_data", "grad", "grad_fn", "_requires_grad", "__dict__", "__weakref__")
     # Rarely changed: class-level defaults, stored per instance only once assigned.
     _version = 0   # bumped by in-place methods; checked when saved values are unpacked
     _hooks = None  # gradient hooks of a leaf
@@ -22,12 +23,6 @@ class Variable:
     _result_type = None
     # Scalar sets this: its graph nodes keep their values and gradients (see _ValueRecord).
     _keeps_values = False
-
-    @property
-    def _data(self):
-        """The raw value: a NumPy array (Tensor) or a float (Scalar). Internal code uses
-        this; ``.data`` is becoming PyTorch's detached Tensor."""
-        return self.data
 
     # -------------------------------------------------------------- graph state
     @property
@@ -60,7 +55,7 @@ class Variable:
 
     def detach(self):
         """The same data, cut from the graph."""
-        return self._make(self.data, None)
+        return self._make(self._data, None)
 
     # -------------------------------------------------------------- hooks
     def register_hook(self, hook):

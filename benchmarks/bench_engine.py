@@ -419,7 +419,7 @@ def bench_scalar(E, ctx, table):
         loss = mlp_loss(mg, X, Y)
         loss.backward()
         return loss
-    mg_loss = mg_step().data
+    mg_loss = mg_step()._data
     mg_grads = [p.grad for p in mg_params]
 
     th_step = None
@@ -449,8 +449,8 @@ def bench_scalar(E, ctx, table):
             loss.backward()
             return loss
         loss = nd_step()
-        assert abs(loss.data - mg_loss) < 1e-9, (loss.data, mg_loss)
-        got = [0.0 if p.grad is None else p.grad.data for p in nd_params]
+        assert abs(loss._data - mg_loss) < 1e-9, (loss._data, mg_loss)
+        got = [0.0 if p.grad is None else p.grad._data for p in nd_params]
         np.testing.assert_allclose(got, mg_grads, rtol=1e-9, atol=1e-12)
         return nd_step
     nd_step = _safe("ndgrad Scalar MLP", make) if E.A is not None else None

@@ -170,6 +170,8 @@ class MatMulAdd(Function):
 
     A convolution's product plus its bias in one op: no second output-sized array.
     """
+    backward_rule = "dL/da = dL/dy @ bᵀ,  dL/db = aᵀ @ dL/dy,  dL/dc = dL/dy summed to c's shape"
+
     @staticmethod
     def forward(ctx, a, b, c):
         ctx.save_for_backward(a, b)
@@ -469,8 +471,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      return_indices)
     if return_indices:
         out, idx = res
-        out, idx = out.squeeze(2), Tensor(idx.data[:, :, 0])
-        return (out.squeeze(0), Tensor(idx.data[0])) if unbatched else (out, idx)
+        out, idx = out.squeeze(2), Tensor(idx._data[:, :, 0])
+        return (out.squeeze(0), Tensor(idx._data[0])) if unbatched else (out, idx)
     out = res.squeeze(2)
     return out.squeeze(0) if unbatched else out
 
@@ -574,6 +576,8 @@ class Linear(Function):
     One op (rather than ``x @ W.t() + b``) so that dL/dW comes out in W's own
     (out, in) memory layout, which keeps the optimizer's update a contiguous pass.
     """
+    backward_rule = "dL/dx = dL/dy @ W,  dL/dW = dL/dyᵀ @ x,  dL/db = Σₙ dL/dy"
+
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.save_for_backward(x, w)
@@ -630,7 +634,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     x = _tensor(input)
     # x · m with the constant slope mask m = 1 where x > 0, negative_slope elsewhere
     dtype = x.dtype if x.dtype.kind == "f" else np.float32
-    positive = x.data > 0
+    positive = x._data > 0
     mask = positive * dtype.type(1.0 - negative_slope) + dtype.type(negative_slope)
     return x * mask.astype(dtype, copy=False)
 
@@ -646,6 +650,8 @@ def sigmoid(input):
 class LogSigmoid(Function):
     """y = log σ(x) = -(max(-x, 0) + log(1 + exp(-|x|))) (no overflow for any x);
     dL/dx = dL/dy · σ(-x)"""
+    backward_rule = "dL/dx = dL/dy · σ(-x)"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -732,7 +738,7 @@ def _update_running(buf, value, momentum):
 
 
 def _raw(v):
-    return v.data if isinstance(v, Tensor) else np.asarray(v)
+    return v._data if isinstance(v, Tensor) else np.asarray(v)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -757,7 +763,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                f"match the {c} channels of input {tuple(x.shape)}")
     dims = (0,) + tuple(range(2, x.ndim))
     if training:
-        count = x.data.size // c if c else 0
+        count = x._data.size // c if c else 0
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {tuple(x.shape)}")
@@ -765,9 +771,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         var = x.var(dim=dims, correction=0, keepdim=True)
         y = (x - mean) / (var + eps).sqrt()
         if running_mean is not None:
-            _update_running(running_mean, mean.data.reshape(c), momentum)
+            _update_running(running_mean, mean._data.reshape(c), momentum)
         if running_var is not None:
-            _update_running(running_var, var.data.reshape(c) * (count / (count - 1)), momentum)
+            _update_running(running_var, var._data.reshape(c) * (count / (count - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be given when "
@@ -886,6 +892,8 @@ class CrossEntropy(Function):
 
     One op instead of five: the same values, less overhead per training step.
     """
+    backward_rule = "dL/dx = (softmax(x) - onehot(t)) · dL/dy / N (mean; no N for sum)"
+
     @staticmethod
     def forward(ctx, x, target, reduction):
         shifted = x - np.max(x, axis=1, keepdims=True)
@@ -928,7 +936,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"{op}: expected input of shape (N, C, ...) or (C,), got a 0-d input")
     class_dim = 0 if x.ndim == 1 else 1
     c = x.shape[class_dim]
-    t_raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t_raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     if (x.ndim == 2 and weight is None and not label_smoothing and t_raw.dtype.kind in "iu"
             and t_raw.shape == (x.shape[0],) and x.shape[0] > 0 and x.dtype.kind == "f"
             and t_raw.min() >= 0 and t_raw.max() < c
@@ -946,7 +954,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             terms = terms * w.reshape((c,) + (1,) * (x.ndim - 1 - class_dim))
         loss = -terms.sum(class_dim)
         if reduction == "mean":
-            return loss.sum() / x.dtype.type(max(x.data.size // c, 1)) if loss.ndim else loss
+            return loss.sum() / x.dtype.type(max(x._data.size // c, 1)) if loss.ndim else loss
         return _reduce(loss, reduction)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
@@ -993,7 +1001,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     reduction = _reduction(reduction, size_average, reduce, op)
     p, t = _tensor(input), _tensor(target)
     _same_shape(op, p, t)
-    if p.data.size and (np.any(p.data < 0) or np.any(p.data > 1)):
+    if p._data.size and (np.any(p._data < 0) or np.any(p._data > 1)):
         raise RuntimeError(f"{op}: all elements of input should be between 0 and 1")
     loss = -(t * p.log().clamp(min=-100) + (1 - t) * (1 - p).log().clamp(min=-100))
     if weight is not None:
@@ -1021,3 +1029,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * _tensor(weight)
     return _reduce(loss, reduction)
+
+
+# More functions live in sibling modules (this file holds the core); re-exported here so
+# that ``nn.functional.gelu`` etc. work as in PyTorch.
+from .functional_act import *  # noqa: E402,F401,F403
+from .functional_loss import *  # noqa: E402,F401,F403
+from .functional_resize import *  # noqa: E402,F401,F403
+from . import functional_act as _act, functional_loss as _loss, functional_resize as _resize  # noqa: E402
+__all__ = __all__ + _act.__all__ + _loss.__all__ + _resize.__all__

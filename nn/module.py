@@ -39,7 +39,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         # Share the array of a Tensor or ndarray, like torch.nn.Parameter shares storage.
-        super().__init__(data.data if isinstance(data, Tensor) else data,
+        super().__init__(data._data if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
 
     @classmethod
@@ -51,7 +51,7 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         # copy.deepcopy / pickle: a fresh Parameter with copied data and grad.
-        return (_rebuild_parameter, (self.data, self._requires_grad, self.grad))
+        return (_rebuild_parameter, (self._data, self._requires_grad, self.grad))
 
 
 def _rebuild_parameter(data, requires_grad, grad):
@@ -390,7 +390,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """Total number of scalar weights (only those requiring grad if ``trainable_only``)."""
-        return sum(p.data.size for p in self.parameters()
+        return sum(p._data.size for p in self.parameters()
                    if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------------ modes and grads
@@ -416,7 +416,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor(np.zeros_like(p.data))
+                p.grad = Tensor(np.zeros_like(p._data))
 
     def apply(self, fn):
         """Call ``fn(m)`` on every submodule (children first) and on self; returns self."""
@@ -432,12 +432,12 @@ class Module:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got {dtype}")
         for m in self.modules():
             for t in itertools.chain(m._parameters.values(), m._buffers.values()):
-                if t is None or t.data.dtype.kind != "f" or t.data.dtype == dtype:
+                if t is None or t._data.dtype.kind != "f" or t._data.dtype == dtype:
                     continue
-                t.data = t.data.astype(dtype)
+                t._data = t._data.astype(dtype)
                 t._version += 1
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad.data.astype(dtype))
+                    t.grad = Tensor(t.grad._data.astype(dtype))
         return self
 
     def to(self, *args, dtype=None, **kwargs):
@@ -500,13 +500,13 @@ class Module:
                     missing.append(key)
                     continue
                 value = state_dict[key]
-                arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+                arr = value._data if isinstance(value, Tensor) else np.asarray(value)
                 if not isinstance(arr, np.ndarray):
                     arr = np.asarray(arr)
-                if arr.shape != target.data.shape:
+                if arr.shape != target._data.shape:
                     errors.append(f"size mismatch for {key}: copying a param with shape "
                                   f"{arr.shape} from checkpoint, the shape in current model is "
-                                  f"{target.data.shape}.")
+                                  f"{target._data.shape}.")
                     continue
                 _copy_into(target, arr)
         unexpected = [k for k in state_dict if k not in expected]
@@ -549,10 +549,10 @@ def _copy_into(target, arr):
     array (it is read-only then), give the target a fresh array instead: that graph keeps
     the values it saw."""
     with no_grad():
-        if target.data.flags.writeable:
-            np.copyto(target.data, arr, casting="unsafe")
+        if target._data.flags.writeable:
+            np.copyto(target._data, arr, casting="unsafe")
         else:
-            target.data = arr.astype(target.data.dtype, copy=True)
+            target._data = arr.astype(target._data.dtype, copy=True)
         target._version += 1
 
 

@@ -14,8 +14,8 @@
 * ``lr_scheduler``-style ``StepLR`` and ``CosineAnnealingLR`` (also importable from
   ``nn.optim.lr_scheduler``).
 
-An optimizer relies only on a parameter's ``.data`` (a NumPy array), ``.grad`` (a Tensor or
-None) and ``.requires_grad``. Every update is vectorized NumPy writing ``p.data`` in place,
+An optimizer relies only on a parameter's ``._data`` (a NumPy array), ``.grad`` (a Tensor or
+None) and ``.requires_grad``. Every update is vectorized NumPy writing ``p._data`` in place,
 inside ``autograd.no_grad()``; parameters whose ``.grad`` is None are skipped. Where a
 parameter has the Tensor in-place methods (``sub_``, ``mul_``), the final write goes through
 them so that its version counter moves and a graph that saved the old value notices.
@@ -65,34 +65,34 @@ def _grad_array(p):
     g = p.grad
     if g is None:
         return None
-    if not p.data.flags.writeable:
+    if not p._data.flags.writeable:
         raise RuntimeError(
-            f"cannot update a parameter of shape {p.data.shape} in place: its array is read "
+            f"cannot update a parameter of shape {p._data.shape} in place: its array is read "
             f"only (saved for backward by a graph that is still alive; call backward, or "
             f"drop the graph, before optimizer.step()).")
-    g = g.data if isinstance(g, Tensor) else np.asarray(g)
-    if g.shape != p.data.shape:
+    g = g._data if isinstance(g, Tensor) else np.asarray(g)
+    if g.shape != p._data.shape:
         raise ValueError(f"gradient of shape {g.shape} does not match its parameter of shape "
-                         f"{p.data.shape}")
-    if g.dtype != p.data.dtype:
-        g = g.astype(p.data.dtype)
+                         f"{p._data.shape}")
+    if g.dtype != p._data.dtype:
+        g = g.astype(p._data.dtype)
     return g
 
 
 def _subtract_(p, delta):
-    """``p.data -= delta`` in place (through ``p.sub_`` when there is one: bumps its version)."""
+    """``p._data -= delta`` in place (through ``p.sub_`` when there is one: bumps its version)."""
     if hasattr(p, "sub_"):
         p.sub_(delta)
     else:
-        np.subtract(p.data, delta, out=p.data)
+        np.subtract(p._data, delta, out=p._data)
 
 
 def _scale_(p, factor):
-    """``p.data *= factor`` in place."""
+    """``p._data *= factor`` in place."""
     if hasattr(p, "mul_"):
         p.mul_(factor)
     else:
-        np.multiply(p.data, factor, out=p.data)
+        np.multiply(p._data, factor, out=p._data)
 
 
 # ---------------------------------------------------------------------- Optimizer
@@ -161,16 +161,15 @@ class Optimizer:
             raise TypeError("optimizer parameters need to be organized in ordered collections, "
                             "but the ordering of tensors in sets will change between runs. "
                             "Please use a list instead.")
-        if isinstance(params, Tensor) or isinstance(getattr(params, "data", None), np.ndarray):
+        if isinstance(params, Tensor):
             params = [params]
         else:
             params = list(params)
         for p in params:
-            data = getattr(p, "data", None)
-            if not isinstance(data, np.ndarray) or not hasattr(p, "grad"):
-                raise TypeError("optimizer can only optimize Tensors (objects with a NumPy "
-                                f"`.data` and a `.grad`), but one of the params is "
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
                                 f"{type(p).__name__}")
+            data = p._data
             if not np.issubdtype(data.dtype, np.floating):
                 raise TypeError(f"optimizer can only optimize floating-point Tensors, but one of "
                                 f"the params has dtype {data.dtype}")
@@ -210,10 +209,10 @@ class Optimizer:
             if not isinstance(g, Tensor):
                 g = Tensor(np.asarray(g))
                 p.grad = g
-            if g.grad_fn is not None or g.requires_grad or not g.data.flags.writeable:
+            if g.grad_fn is not None or g.requires_grad or not g._data.flags.writeable:
                 # A gradient that is itself in a graph (create_graph=True) or saved by one:
                 # replace it with fresh zeros instead of writing into it.
-                p.grad = Tensor(np.zeros_like(g.data))
+                p.grad = Tensor(np.zeros_like(g._data))
             else:
                 with no_grad():
                     g.zero_()
@@ -295,16 +294,16 @@ class Optimizer:
 
     def _cast_state(self, p, index, name, value):
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if name == "step":
             return int(np.asarray(value).item()) if value is not None else value
         if isinstance(value, np.ndarray) or name in self._param_shaped_state and value is not None:
             arr = np.asarray(value)
-            if name in self._param_shaped_state and arr.shape != p.data.shape:
+            if name in self._param_shaped_state and arr.shape != p._data.shape:
                 raise ValueError(f"loaded state dict has {name!r} of shape {arr.shape} for "
-                                 f"parameter {index}, whose shape is {p.data.shape}")
+                                 f"parameter {index}, whose shape is {p._data.shape}")
             if np.issubdtype(arr.dtype, np.inexact):
-                return arr.astype(p.data.dtype, copy=True)
+                return arr.astype(p._data.dtype, copy=True)
             return arr.copy()
         return copy.deepcopy(value)
 
@@ -356,7 +355,7 @@ class SGD(Optimizer):
                     # d: the direction; `owned` says whether it is our scratch array
                     # (writable) or the gradient/buffer (read only).
                     if weight_decay != 0:
-                        d = np.multiply(p.data, weight_decay, out=np.empty_like(p.data))
+                        d = np.multiply(p._data, weight_decay, out=np.empty_like(p._data))
                         (np.subtract if maximize else np.add)(d, grad, out=d)
                         owned = True
                     elif maximize:
@@ -452,10 +451,10 @@ class Adam(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
+                state["exp_avg"] = np.zeros_like(p._data)
+                state["exp_avg_sq"] = np.zeros_like(p._data)
                 if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    state["max_exp_avg_sq"] = np.zeros_like(p._data)
             state["step"] += 1
             step = state["step"]
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
@@ -464,7 +463,7 @@ class Adam(Optimizer):
                 _scale_(p, 1 - lr * weight_decay)
                 g = np.negative(grad, out=np.empty_like(grad)) if maximize else grad
             elif weight_decay != 0:
-                g = np.multiply(p.data, weight_decay, out=np.empty_like(p.data))
+                g = np.multiply(p._data, weight_decay, out=np.empty_like(p._data))
                 (np.subtract if maximize else np.add)(g, grad, out=g)
             else:
                 g = np.negative(grad, out=np.empty_like(grad)) if maximize else grad
@@ -492,7 +491,7 @@ class Adam(Optimizer):
             if amsgrad:
                 max_sq = state.get("max_exp_avg_sq")
                 if max_sq is None:  # amsgrad switched on after some steps
-                    max_sq = state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    max_sq = state["max_exp_avg_sq"] = np.zeros_like(p._data)
                 np.maximum(max_sq, exp_avg_sq, out=max_sq)
                 np.sqrt(max_sq, out=tmp)
             else:

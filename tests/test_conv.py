@@ -74,9 +74,9 @@ def course_weight():
 def test_course_two_channel_example():
     out = F.conv2d(t64(COURSE_X), t64(course_weight()), t64([0.1, 0.2]))
     assert out.shape == (1, 2, 3, 3)
-    np.testing.assert_allclose(out.data[0, 0], [[3.1, -3.9, -10.9], [4.1, -12.9, 16.1],
+    np.testing.assert_allclose(out._data[0, 0], [[3.1, -3.9, -10.9], [4.1, -12.9, 16.1],
                                                 [-3.9, 0.1, 9.1]], atol=1e-12)
-    np.testing.assert_allclose(out.data[0, 1], [[-0.8, 8.2, 6.2], [5.2, 18.2, 7.2],
+    np.testing.assert_allclose(out._data[0, 1], [[-0.8, 8.2, 6.2], [5.2, 18.2, 7.2],
                                                 [-8.8, 2.2, -7.8]], atol=1e-12)
 
 
@@ -85,7 +85,7 @@ def test_course_example_float32_and_unbatched():
                    Tensor(course_weight().astype(np.float32)),
                    Tensor(np.array([0.1, 0.2], np.float32)))
     assert out.shape == (2, 3, 3) and out.dtype == np.float32
-    np.testing.assert_allclose(out.data[1, 1], [5.2, 18.2, 7.2], rtol=1e-6)
+    np.testing.assert_allclose(out._data[1, 1], [5.2, 18.2, 7.2], rtol=1e-6)
 
 
 def test_course_1d_backward():
@@ -94,10 +94,10 @@ def test_course_1d_backward():
     i = t64([[[1, 2, 3, 4]]], requires_grad=True)
     w = t64([[[1, 2, 3]]], requires_grad=True)
     out = F.conv1d(i, w)
-    np.testing.assert_allclose(out.data, [[[14, 20]]])
+    np.testing.assert_allclose(out._data, [[[14, 20]]])
     out.backward(t64([[[1, 2]]]))
-    np.testing.assert_allclose(w.grad.data, [[[5, 8, 11]]])
-    np.testing.assert_allclose(i.grad.data, [[[1, 4, 7, 6]]])
+    np.testing.assert_allclose(w.grad._data, [[[5, 8, 11]]])
+    np.testing.assert_allclose(i.grad._data, [[[1, 4, 7, 6]]])
 
 
 def test_course_1d_backward_through_unfold_and_fold():
@@ -107,14 +107,14 @@ def test_course_1d_backward_through_unfold_and_fold():
     cols = O.Unfold.apply(i, kernel=(1, 3), stride=(1, 1), padding=(0, 0, 0, 0),
                           dilation=(1, 1), layout="ckn")  # (C, kh, kw, N, OH, OW)
     assert cols.shape == (1, 1, 3, 1, 1, 2)
-    np.testing.assert_allclose(cols.data.reshape(3, 2), [[1, 2], [2, 3], [3, 4]])
+    np.testing.assert_allclose(cols._data.reshape(3, 2), [[1, 2], [2, 3], [3, 4]])
     dout = np.array([[1.0, 2.0]])
-    np.testing.assert_allclose(dout @ cols.data.reshape(3, 2).T, [[5, 8, 11]])
+    np.testing.assert_allclose(dout @ cols._data.reshape(3, 2).T, [[5, 8, 11]])
     dcols = np.array([[1.0], [2.0], [3.0]]) @ dout
     di = O.Fold.apply(Tensor(dcols.reshape(1, 1, 3, 1, 1, 2)), output_size=(1, 4),
                       kernel=(1, 3), stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
                       layout="ckn")
-    np.testing.assert_allclose(di.data.reshape(4), [1, 4, 7, 6])
+    np.testing.assert_allclose(di._data.reshape(4), [1, 4, 7, 6])
 
 
 # ---------------------------------------------------------------------- configurations
@@ -170,10 +170,10 @@ def call(cfg, x, w, b=None):
 def test_conv2d_matches_naive_loops(cfg, seed):
     x, w, b = make_inputs(cfg, np.random.default_rng(seed), requires_grad=False)
     out = call(cfg, x, w, b)
-    ref = naive_conv2d(x.data, w.data, None if b is None else b.data, cfg["s"], cfg["pads"],
+    ref = naive_conv2d(x._data, w._data, None if b is None else b._data, cfg["s"], cfg["pads"],
                        cfg["dilation"], cfg["groups"])
     assert out.shape == ref.shape
-    np.testing.assert_allclose(out.data, ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out._data, ref, rtol=1e-10, atol=1e-10)
 
 
 @given(cfg=conv_configs(max_side=5), seed=st.integers(0, 2**16))
@@ -207,9 +207,9 @@ def test_same_padding_keeps_size_even_kernel_and_dilation():
         out = F.conv2d(x, w, padding="same", dilation=d)
         assert out.shape == (1, 3, 5, 6)
         total = d * (k - 1)  # extra element of an odd total goes to the end, as in PyTorch
-        ref = naive_conv2d(x.data, w.data, padding=(total // 2, total - total // 2) * 2,
+        ref = naive_conv2d(x._data, w._data, padding=(total // 2, total - total // 2) * 2,
                            dilation=(d, d))
-        np.testing.assert_allclose(out.data, ref, atol=1e-12)
+        np.testing.assert_allclose(out._data, ref, atol=1e-12)
 
 
 def test_gradgradcheck_through_conv2d():
@@ -237,7 +237,7 @@ def test_conv1d_gradcheck_and_same_padding():
     assert A.gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2,
                                                 groups=2), (x, w, b))
     assert F.conv1d(x, w, b, padding="same", groups=2).shape == (2, 6, 7)
-    assert F.conv1d(Tensor(x.data[0]), w, b, groups=2).shape == (6, 5)  # unbatched
+    assert F.conv1d(Tensor(x._data[0]), w, b, groups=2).shape == (6, 5)  # unbatched
 
 
 # ---------------------------------------------------------------------- adjoints
@@ -273,7 +273,7 @@ def test_conv_transpose2d_is_the_input_gradient_of_conv2d(cfg, seed):
     z = z[:, :, :y.shape[2], :y.shape[3]]
     assert z.shape == y.shape
     (gx,) = A.grad(z, x, grad_outputs=y)
-    np.testing.assert_allclose(out.data, gx.data, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out._data, gx._data, rtol=1e-10, atol=1e-10)
 
 
 @given(cfg=transpose_configs(), seed=st.integers(0, 2**16), bias=st.booleans())
@@ -316,11 +316,11 @@ def test_unfold_and_fold_are_adjoint(geom, layout, seed):
     y = rng.standard_normal(cols.shape)
     back = O.Fold.apply(t64(y), output_size=shape[2:], **attrs)
     assert back.shape == shape
-    np.testing.assert_allclose(np.sum(cols.data * y), np.sum(x.data * back.data), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(cols._data * y), np.sum(x._data * back._data), rtol=1e-10)
     # and the window view itself: cols[n, c, i, j, oh, ow] = xpad[n, c, oh·S + i·D, ow·S + j·D]
     t, b, l, r = padding
-    xp = np.pad(x.data, ((0, 0), (0, 0), (t, b), (l, r)))
-    canon = cols.data.transpose(np.argsort(S._LAYOUTS[layout]))
+    xp = np.pad(x._data, ((0, 0), (0, 0), (t, b), (l, r)))
+    canon = cols._data.transpose(np.argsort(S._LAYOUTS[layout]))
     n, c, kh, kw, oh, ow = canon.shape
     i, j = kh - 1, kw - 1
     np.testing.assert_array_equal(
@@ -349,9 +349,9 @@ def test_functional_unfold_fold_layout_and_roundtrip():
     # fold(unfold(x)) multiplies each pixel by the number of windows covering it
     ones = F.fold(F.unfold(t64(np.ones(x.shape)), (2, 3), padding=1, stride=(1, 2)), (4, 5),
                   (2, 3), padding=1, stride=(1, 2))
-    np.testing.assert_allclose(F.fold(cols, (4, 5), (2, 3), padding=1, stride=(1, 2)).data,
-                               x.data * ones.data)
-    assert F.unfold(Tensor(x.data[0]), 2).shape == (12, 12)  # unbatched
+    np.testing.assert_allclose(F.fold(cols, (4, 5), (2, 3), padding=1, stride=(1, 2))._data,
+                               x._data * ones._data)
+    assert F.unfold(Tensor(x._data[0]), 2).shape == (12, 12)  # unbatched
 
 
 def test_conv_primitives_in_the_graph():
@@ -361,7 +361,7 @@ def test_conv_primitives_in_the_graph():
     names = [n.name for n in A.topological_order([out.grad_fn]) if isinstance(n, A.Context)]
     assert "Unfold" in names and "MatMul" in names
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]])
+    np.testing.assert_allclose(x.grad._data, [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]])
 
 
 def _python_lines(fn):
@@ -396,7 +396,7 @@ def test_fold_and_unfold_do_no_python_work_per_output_position(stride):
     assert _python_lines(small) == _python_lines(large)
     out = O.Fold.apply(Tensor(np.ones((2, 3, 3, 3, 30, 30))), output_size=(32, 32),
                        kernel=(3, 3), stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1))
-    assert out.data[0, 0, 10, 10] == 9 and out.data[0, 0, 0, 0] == 1 and out.data[0, 0, 0, 1] == 2
+    assert out._data[0, 0, 10, 10] == 9 and out._data[0, 0, 0, 0] == 1 and out._data[0, 0, 0, 1] == 2
 
 
 def test_dtype_is_preserved():
@@ -515,12 +515,12 @@ def test_conv2d_matches_torch(x_shape, w_shape, kwargs):
     tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
     out = F.conv2d(ax, aw, ab, **kwargs)
     ref = torch.nn.functional.conv2d(tx, tw, tb, **kwargs)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rng.standard_normal(ref.shape)
     out.backward(t64(g))
     ref.backward(torch.tensor(g))
     for a, t in ((ax, tx), (aw, tw), (ab, tb)):
-        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(a.grad._data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
 def test_conv2d_float32_matches_torch():
@@ -531,11 +531,11 @@ def test_conv2d_float32_matches_torch():
     ax, aw = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     out, ref = F.conv2d(ax, aw, padding=2), torch.nn.functional.conv2d(tx, tw, padding=2)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-4, atol=1e-4)
     out.sum().backward()
     ref.sum().backward()
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(aw.grad.data, tw.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(ax.grad._data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(aw.grad._data, tw.grad.numpy(), rtol=1e-4, atol=1e-3)
 
 
 TORCH_CONV1D = [
@@ -555,12 +555,12 @@ def test_conv1d_matches_torch(x_shape, w_shape, kwargs):
     tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
     out = F.conv1d(ax, aw, ab, **kwargs)
     ref = torch.nn.functional.conv1d(tx, tw, tb, **kwargs)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rng.standard_normal(ref.shape)
     out.backward(t64(g))
     ref.backward(torch.tensor(g))
     for a, t in ((ax, tx), (aw, tw), (ab, tb)):
-        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(a.grad._data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
 TORCH_CONVT = [
@@ -584,12 +584,12 @@ def test_conv_transpose2d_matches_torch(x_shape, w_shape, kwargs):
     out = F.conv_transpose2d(ax, aw, ab, **kwargs)
     ref = torch.nn.functional.conv_transpose2d(tx, tw, tb, **kwargs)
     assert out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
     g = rng.standard_normal(ref.shape)
     out.backward(t64(g))
     ref.backward(torch.tensor(g))
     for a, t in ((ax, tx), (aw, tw), (ab, tb)):
-        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(a.grad._data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
 def test_conv_transpose1d_matches_torch():
@@ -601,7 +601,7 @@ def test_conv_transpose1d_matches_torch():
     out = F.conv_transpose1d(t64(x), t64(w), t64(b), **kwargs)
     ref = torch.nn.functional.conv_transpose1d(torch.tensor(x), torch.tensor(w), torch.tensor(b),
                                                **kwargs)
-    np.testing.assert_allclose(out.data, ref.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out._data, ref.numpy(), rtol=1e-10, atol=1e-10)
 
 
 def test_unfold_fold_match_torch():
@@ -611,8 +611,8 @@ def test_unfold_fold_match_torch():
     args = dict(kernel_size=(3, 2), dilation=(2, 1), padding=1, stride=(2, 1))
     cols = F.unfold(t64(x), **args)
     ref = torch.nn.functional.unfold(torch.tensor(x), **args)
-    np.testing.assert_array_equal(cols.data, ref.numpy())
+    np.testing.assert_array_equal(cols._data, ref.numpy())
     y = rng.standard_normal(ref.shape)
-    np.testing.assert_allclose(F.fold(t64(y), (7, 6), **args).data,
+    np.testing.assert_allclose(F.fold(t64(y), (7, 6), **args)._data,
                                torch.nn.functional.fold(torch.tensor(y), (7, 6), **args).numpy(),
                                rtol=1e-12, atol=1e-12)

@@ -50,10 +50,10 @@ def test_unary_forward_matches_numpy(name, data):
     op, ref, opts, _ = UNARY[name]
     x = data.draw(tensors(dtype=float_dtypes(), **opts), label="x")
     y = op(x)
-    expected = ref(x.data)
+    expected = ref(x._data)
     assert y.shape == x.shape and y.dtype == x.dtype
     tol = 1e-6 if x.dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(y.data, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(y._data, expected, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
@@ -105,10 +105,10 @@ def test_binary_forward_matches_numpy(name, data):
     op, ref, a_opts, b_opts = BINARY[name]
     a, b = data.draw(_pair(a_opts, b_opts), label="a, b")
     y = op(a, b)
-    expected = ref(a.data, b.data)
+    expected = ref(a._data, b._data)
     assert y.shape == expected.shape
     assert y.dtype == np.float64
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y._data, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
@@ -147,11 +147,11 @@ def test_binary_gradient_one_side_constant(name, data):
 def test_cast_gradient_converts_back(x):
     y = x.double()
     assert y.dtype == np.float64 and y.grad_fn is not None
-    np.testing.assert_array_equal(y.data, x.data.astype(np.float64))
+    np.testing.assert_array_equal(y._data, x._data.astype(np.float64))
     g = np.random.default_rng(0).standard_normal(x.shape)
     (y * 2.0).backward(Tensor(g))
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad.data, (2 * g).astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, (2 * g).astype(np.float32), rtol=1e-6)
     assert x.to(np.float32) is x  # same dtype: no node
 
 
@@ -162,7 +162,7 @@ def test_where_gradient_three_way_broadcast(data):
     a = data.draw(tensors(shape=shapes[1]))
     b = data.draw(tensors(shape=shapes[2]))
     y = A.where(cond, a, b)
-    np.testing.assert_array_equal(y.data, np.where(cond.data, a.data, b.data))
+    np.testing.assert_array_equal(y._data, np.where(cond._data, a._data, b._data))
     assert gradcheck(lambda a, b: A.where(cond, a, b), (a, b))
     assert gradgradcheck(lambda a, b: A.where(cond, a, b), (a, b))
 
@@ -196,7 +196,7 @@ def _grad_of(fn, *values, upstream=None):
     ts = [Tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for v in values]
     y = fn(*ts)
     y.backward(Tensor(np.ones(y.shape) if upstream is None else np.asarray(upstream, float)))
-    return [t.grad.data for t in ts]
+    return [t.grad._data for t in ts]
 
 
 def test_relu_derivative_at_zero_is_zero():
@@ -235,7 +235,7 @@ def test_maximum_tie_with_broadcast_scalar_side():
     x = Tensor(np.array([0.0, 1.0, 0.0]), requires_grad=True)
     z = Tensor(np.array(0.0), requires_grad=True)
     x.maximum(z).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.5, 1.0, 0.5])
+    np.testing.assert_array_equal(x.grad._data, [0.5, 1.0, 0.5])
     assert z.grad.shape == () and z.grad.item() == 1.0
 
 
@@ -243,8 +243,8 @@ def test_pow_exponent_gradient_at_zero_base_is_zero():
     a = Tensor(np.array([0.0, 2.0]), requires_grad=True)
     b = Tensor(np.array([2.0, 3.0]), requires_grad=True)
     (a ** b).sum().backward()
-    np.testing.assert_allclose(b.grad.data, [0.0, 8.0 * np.log(2.0)])
-    np.testing.assert_allclose(a.grad.data, [0.0, 12.0])
+    np.testing.assert_allclose(b.grad._data, [0.0, 8.0 * np.log(2.0)])
+    np.testing.assert_allclose(a.grad._data, [0.0, 12.0])
 
 
 def test_pow_scalar_zero_exponent_gradient_is_zero_even_at_zero():
@@ -262,10 +262,10 @@ def test_maximum_ties_property(data):
     y = a.maximum(b)
     g = data.draw(tensors(shape=y.shape, requires_grad=False))
     y.backward(g)
-    a_b, b_b = np.broadcast_arrays(a.data, b.data)
+    a_b, b_b = np.broadcast_arrays(a._data, b._data)
     share = (a_b > b_b) + 0.5 * (a_b == b_b)
-    np.testing.assert_allclose(a.grad.data, _sum_to(g.data * share, a.shape), atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, _sum_to(g.data * (1 - share), b.shape), atol=1e-12)
+    np.testing.assert_allclose(a.grad._data, _sum_to(g._data * share, a.shape), atol=1e-12)
+    np.testing.assert_allclose(b.grad._data, _sum_to(g._data * (1 - share), b.shape), atol=1e-12)
 
 
 def _sum_to(arr, shape):

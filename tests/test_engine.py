@@ -23,7 +23,7 @@ def test_diamond_sums_both_paths():
     a = x * 2.0
     b = x * 3.0
     (a * b).sum().backward()  # y = 6x²
-    np.testing.assert_allclose(x.grad.data, 12 * x.data)
+    np.testing.assert_allclose(x.grad._data, 12 * x._data)
 
 
 def test_reused_non_leaf_gets_its_gradient_complete_before_backward():
@@ -31,17 +31,17 @@ def test_reused_non_leaf_gets_its_gradient_complete_before_backward():
     h = x.exp()
     y = (h * h + h.tanh() + h).sum()
     y.backward()
-    e = np.exp(x.data)
-    np.testing.assert_allclose(x.grad.data, e * (2 * e + (1 - np.tanh(e) ** 2) + 1))
+    e = np.exp(x._data)
+    np.testing.assert_allclose(x.grad._data, e * (2 * e + (1 - np.tanh(e) ** 2) + 1))
 
 
 def test_same_tensor_on_both_sides():
     x = leaf([3.0])
     (x * x).backward(Tensor(np.array([1.0])))
-    np.testing.assert_allclose(x.grad.data, [6.0])
+    np.testing.assert_allclose(x.grad._data, [6.0])
     y = leaf([3.0])
     (y - y).sum().backward()
-    np.testing.assert_allclose(y.grad.data, [0.0])
+    np.testing.assert_allclose(y.grad._data, [0.0])
 
 
 @given(x=tensors(min_value=-2, max_value=2), depth=st.integers(1, 6))
@@ -77,7 +77,7 @@ def test_non_scalar_backward_without_gradient_raises():
 def test_one_element_non_scalar_output_is_fine():
     x = leaf([[2.0]])
     (x * 3.0).backward()
-    np.testing.assert_array_equal(x.grad.data, [[3.0]])
+    np.testing.assert_array_equal(x.grad._data, [[3.0]])
 
 
 def test_backward_gradient_shape_mismatch_raises():
@@ -90,7 +90,7 @@ def test_backward_gradient_shape_mismatch_raises():
 def test_backward_accepts_numpy_gradient():
     x = leaf([1.0, 2.0])
     (x * 2.0).backward(np.array([1.0, -1.0]))
-    np.testing.assert_array_equal(x.grad.data, [2.0, -2.0])
+    np.testing.assert_array_equal(x.grad._data, [2.0, -2.0])
 
 
 def test_backward_on_tensor_without_grad_raises():
@@ -102,14 +102,14 @@ def test_gradients_accumulate_into_leaves_and_reset():
     x = leaf([1.0, 2.0])
     for k in range(1, 4):
         (x * x).sum().backward()
-        np.testing.assert_array_equal(x.grad.data, k * 2 * x.data)
+        np.testing.assert_array_equal(x.grad._data, k * 2 * x._data)
     x.grad.zero_()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(x.grad._data, [0.0, 0.0])
     (x * 1.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad._data, [1.0, 1.0])
     x.grad = None
     (x * 3.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 3.0])
     assert x.grad.grad_fn is None and not x.grad.requires_grad
 
 
@@ -119,7 +119,7 @@ def test_leaf_grads_are_writeable_and_do_not_alias():
     a, b = leaf([1.0, 2.0, 3.0]), leaf([4.0, 5.0, 6.0])
     (a + b).sum().backward()
     a.grad.zero_()
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(b.grad._data, [1.0, 1.0, 1.0])
     a.grad = b.grad = None
     upstream = Tensor(np.ones(3))
     h = a + b
@@ -127,11 +127,11 @@ def test_leaf_grads_are_writeable_and_do_not_alias():
     h.backward(upstream)
     a.grad.mul_(0.0)
     h.grad.mul_(5.0)
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0, 1.0])
-    np.testing.assert_array_equal(upstream.data, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(b.grad._data, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(upstream._data, [1.0, 1.0, 1.0])
     x = leaf([1.0, 2.0])
     x.backward(upstream[:2])
-    assert not np.shares_memory(x.grad.data, upstream.data)
+    assert not np.shares_memory(x.grad._data, upstream._data)
 
 
 def test_non_leaf_grad_is_none_unless_retained():
@@ -142,7 +142,7 @@ def test_non_leaf_grad_is_none_unless_retained():
     assert k.retains_grad and not h.retains_grad
     (h * k).sum().backward()
     assert h.grad is None
-    np.testing.assert_array_equal(k.grad.data, h.data)
+    np.testing.assert_array_equal(k.grad._data, h._data)
     assert h.is_leaf is False and x.is_leaf is True
 
 
@@ -153,7 +153,7 @@ def test_retain_grad_accumulates_over_two_backwards():
     y = (h * h).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_array_equal(h.grad.data, [8.0])
+    np.testing.assert_array_equal(h.grad._data, [8.0])
 
 
 def test_second_backward_through_freed_graph_says_retain_graph():
@@ -169,11 +169,11 @@ def test_retain_graph_allows_repeated_backward():
     x = leaf([1.0, 2.0])
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad._data.copy()
     y.backward(retain_graph=True)
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad._data, 2 * first)
     y.backward()  # the last one frees
-    np.testing.assert_allclose(x.grad.data, 3 * first)
+    np.testing.assert_allclose(x.grad._data, 3 * first)
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.backward()
 
@@ -205,14 +205,14 @@ def test_saved_tensors_released_after_backward():
 def test_leaf_hook_sees_and_replaces_gradient():
     x = leaf([1.0, 2.0])
     seen = []
-    handle = x.register_hook(lambda g: seen.append(g.data.copy()) or g * 10.0)
+    handle = x.register_hook(lambda g: seen.append(g._data.copy()) or g * 10.0)
     (x * 3.0).sum().backward()
     np.testing.assert_array_equal(seen[0], [3.0, 3.0])
-    np.testing.assert_array_equal(x.grad.data, [30.0, 30.0])
+    np.testing.assert_array_equal(x.grad._data, [30.0, 30.0])
     handle.remove()
     x.grad = None
     (x * 3.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 3.0])
     assert len(seen) == 1
 
 
@@ -222,14 +222,14 @@ def test_non_leaf_hook_changes_what_flows_upstream():
     h.register_hook(lambda g: g * 0.5)
     h.register_hook(lambda g: g + 1.0)  # hooks run in registration order
     (h * 1.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])  # ((1 * 0.5) + 1) * 2
+    np.testing.assert_array_equal(x.grad._data, [3.0, 3.0])  # ((1 * 0.5) + 1) * 2
 
 
 def test_hook_returning_none_keeps_gradient():
     x = leaf([1.0])
     x.register_hook(lambda g: None)
     (x * 2.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0])
+    np.testing.assert_array_equal(x.grad._data, [2.0])
 
 
 def test_hook_on_tensor_without_grad_raises():
@@ -242,10 +242,10 @@ def test_create_graph_gives_second_derivative():
     x = leaf([1.0, 2.0])
     y = (x ** 3).sum()
     (g,) = A.grad(y, x, create_graph=True)
-    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(g._data, 3 * x._data ** 2)
     assert g.requires_grad and g.grad_fn is not None
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 6 * x.data)
+    np.testing.assert_allclose(x.grad._data, 6 * x._data)
 
 
 def test_backward_with_create_graph_makes_grad_differentiable():
@@ -255,9 +255,9 @@ def test_backward_with_create_graph_makes_grad_differentiable():
     gx = x.grad
     x.grad = None
     gx.sum().backward()
-    t = np.tanh(x.data)
+    t = np.tanh(x._data)
     d1 = 1 - t ** 2
-    np.testing.assert_allclose(x.grad.data, 2 * d1 - 2 * x.data * t * d1)
+    np.testing.assert_allclose(x.grad._data, 2 * d1 - 2 * x._data * t * d1)
 
 
 @given(data=st.data())
@@ -268,8 +268,8 @@ def test_hessian_vector_product(data):
     f = (x ** 3).sum() + x.sum() ** 2
     (g,) = A.grad(f, x, create_graph=True)
     (hv,) = A.grad((g * v).sum(), x)
-    hessian = np.diag(6 * x.data) + 2 * np.ones((x.shape[0], x.shape[0]))
-    np.testing.assert_allclose(hv.data, hessian @ v.data, rtol=1e-10, atol=1e-10)
+    hessian = np.diag(6 * x._data) + 2 * np.ones((x.shape[0], x.shape[0]))
+    np.testing.assert_allclose(hv._data, hessian @ v._data, rtol=1e-10, atol=1e-10)
     assert x.grad is None  # autograd.grad never touches .grad
 
 
@@ -277,8 +277,8 @@ def test_grad_returns_tuple_and_handles_unused():
     x, y, z = leaf([1.0]), leaf([2.0]), leaf([3.0])
     out = (x * y).sum()
     gx, gy = A.grad(out, [x, y], retain_graph=True)
-    np.testing.assert_array_equal(gx.data, [2.0])
-    np.testing.assert_array_equal(gy.data, [1.0])
+    np.testing.assert_array_equal(gx._data, [2.0])
+    np.testing.assert_array_equal(gy._data, [1.0])
     with pytest.raises(RuntimeError, match="allow_unused=True"):
         A.grad(out, [x, z], retain_graph=True)
     gx, gz = A.grad(out, [x, z], allow_unused=True)
@@ -291,7 +291,7 @@ def test_grad_with_grad_outputs_and_several_outputs():
     a, b = x * 2.0, x * x
     (g,) = A.grad([a, b], x, grad_outputs=[Tensor(np.array([1.0, 0.0])),
                                            Tensor(np.array([0.0, 1.0]))])
-    np.testing.assert_array_equal(g.data, [2.0, 4.0])
+    np.testing.assert_array_equal(g._data, [2.0, 4.0])
 
 
 def test_grad_of_input_that_does_not_require_grad_raises():
@@ -304,7 +304,7 @@ def test_grad_with_respect_to_non_leaf():
     x = leaf([1.0, 2.0])
     h = x * 3.0
     (gh,) = A.grad((h * h).sum(), h)
-    np.testing.assert_array_equal(gh.data, 2 * h.data)
+    np.testing.assert_array_equal(gh._data, 2 * h._data)
 
 
 # ------------------------------------------------------------------ grad modes
@@ -320,7 +320,7 @@ def test_no_grad_island_records_nothing():
     assert b.grad_fn is None and not b.requires_grad and b.is_leaf
     assert c.grad_fn is not None
     (a + b + c).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])  # b contributes nothing
+    np.testing.assert_array_equal(x.grad._data, [6.0, 6.0])  # b contributes nothing
 
 
 def test_no_grad_and_enable_grad_as_decorators():
@@ -368,7 +368,7 @@ def test_detach_cuts_the_graph():
     assert d.grad_fn is None and not d.requires_grad
     y = (x * d).sum()
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, d.data)
+    np.testing.assert_array_equal(x.grad._data, d._data)
 
 
 def test_requires_grad_flags():
@@ -398,14 +398,14 @@ def test_without_detect_anomaly_inf_passes_silently():
     x = leaf([0.0, 1.0])
     with np.errstate(divide="ignore"):
         x.sqrt().sum().backward()
-    assert np.isinf(x.grad.data[0])
+    assert np.isinf(x.grad._data[0])
 
 
 def test_detect_anomaly_ok_graph_is_unaffected():
     x = leaf([1.0, 4.0])
     with A.detect_anomaly():
         x.sqrt().sum().backward()
-    np.testing.assert_allclose(x.grad.data, [0.5, 0.25])
+    np.testing.assert_allclose(x.grad._data, [0.5, 0.25])
     assert x.sqrt().grad_fn.trace is None  # traces only recorded inside detect_anomaly
 
 
@@ -417,20 +417,20 @@ def test_in_place_on_saved_tensor_raises_clear_error():
     with pytest.raises(RuntimeError, match="saved for backward"):
         a.add_(1.0)
     with pytest.raises(ValueError, match="read-only"):
-        a.data[0] = 100.0  # the NumPy buffer itself is protected
+        a._data[0] = 100.0  # the NumPy buffer itself is protected
     y.backward()
-    np.testing.assert_array_equal(w.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(w.grad._data, [3.0, 4.0])
     a.add_(1.0)  # released after backward: allowed again
-    np.testing.assert_array_equal(a.data, [4.0, 5.0])
+    np.testing.assert_array_equal(a._data, [4.0, 5.0])
 
 
 def test_protection_lifted_when_graph_is_dropped():
     a = Tensor(np.array([3.0, 4.0]))
     y = leaf([1.0, 2.0]) * a
-    assert not a.data.flags.writeable
+    assert not a._data.flags.writeable
     del y
     gc.collect()
-    assert a.data.flags.writeable
+    assert a._data.flags.writeable
     a.mul_(2.0)
 
 
@@ -440,9 +440,9 @@ def test_array_saved_by_two_graphs_stays_protected_until_both_release():
     y1 = (w * a).sum()
     y2 = (w * a * 2.0).sum()
     y1.backward()
-    assert not a.data.flags.writeable
+    assert not a._data.flags.writeable
     y2.backward()
-    assert a.data.flags.writeable
+    assert a._data.flags.writeable
 
 
 def test_version_counter_catches_a_write_behind_the_protection():
@@ -450,7 +450,7 @@ def test_version_counter_catches_a_write_behind_the_protection():
     w = leaf([1.0, 2.0])
     a = Tensor(np.array([3.0, 4.0]), requires_grad=True)
     y = (w * a).sum()
-    a.data.flags.writeable = True
+    a._data.flags.writeable = True
     v0 = a._version
     with no_grad():
         a.add_(1.0)
@@ -477,7 +477,7 @@ def test_in_place_on_leaf_requiring_grad_needs_no_grad():
         w.add_(1.0)
     with no_grad():
         w.sub_(0.5)
-    np.testing.assert_array_equal(w.data, [0.5, 1.5])
+    np.testing.assert_array_equal(w._data, [0.5, 1.5])
 
 
 def test_in_place_on_non_leaf_in_graph_raises():
@@ -490,15 +490,15 @@ def test_in_place_through_an_earlier_view_is_caught():
     # a view taken before `a` was saved does not share its read-only flag: the saved
     # memory is tracked by base array, so the write is refused all the same
     a = Tensor(np.array([3.0, 4.0]))
-    view = a[0:1]  # no graph (a does not require grad): a plain NumPy view of a.data
+    view = a[0:1]  # no graph (a does not require grad): a plain NumPy view of a._data
     w = leaf([1.0, 2.0])
     y = (w * a).sum()
     with pytest.raises(RuntimeError, match="saved for backward"):
         view.add_(100.0)
     y.backward()
-    np.testing.assert_array_equal(w.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(w.grad._data, [3.0, 4.0])
     view.add_(100.0)  # allowed once the graph is released
-    assert a.data[0] == 103.0
+    assert a._data[0] == 103.0
 
 
 # ------------------------------------------------------------------ custom Functions
@@ -550,14 +550,14 @@ def test_custom_function_needs_input_grad_and_attrs():
     assert ctx.output_meta == ((2,), np.dtype(np.float64))
     y.sum().backward()
     assert ctx.calls == [(True, False, False)]
-    np.testing.assert_array_equal(a.grad.data, [6.0, 8.0])
+    np.testing.assert_array_equal(a.grad._data, [6.0, 8.0])
     assert repr(ctx) == "<ScaledMulBackward>"
 
 
 def test_custom_function_without_grad_inputs_records_nothing():
     y = Cube.apply(Tensor(np.array([2.0])))
     assert y.grad_fn is None
-    np.testing.assert_array_equal(y.data, [8.0])
+    np.testing.assert_array_equal(y._data, [8.0])
     with no_grad():
         assert Cube.apply(leaf([2.0])).grad_fn is None
 
@@ -605,7 +605,7 @@ def test_custom_function_broadcast_gradient_is_reduced_by_the_engine():
     m = leaf(np.ones((3, 2)))
     row = leaf([1.0, 2.0])
     AddRow.apply(m, row).sum().backward()
-    np.testing.assert_array_equal(row.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(row.grad._data, [3.0, 3.0])
 
 
 def test_function_apply_needs_a_tensor():

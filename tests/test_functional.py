@@ -33,13 +33,13 @@ def test_linear_values_and_gradients():
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((5, 3)), rng.standard_normal(5)
     out = F.linear(t64(x), t64(w), t64(b))
-    np.testing.assert_allclose(out.data, x @ w.T + b)
+    np.testing.assert_allclose(out._data, x @ w.T + b)
     assert A.gradcheck(lambda x, w, b: F.linear(x, w, b),
                        (t64(x, True), t64(w, True), t64(b, True)))
     x3 = rng.standard_normal((2, 4, 3))
-    np.testing.assert_allclose(F.linear(t64(x3), t64(w)).data, x3 @ w.T)
+    np.testing.assert_allclose(F.linear(t64(x3), t64(w))._data, x3 @ w.T)
     assert A.gradcheck(lambda x, w: F.linear(x, w), (t64(x3, True), t64(w, True)))
-    np.testing.assert_allclose(F.linear(t64(x[0]), t64(w), t64(b)).data, w @ x[0] + b)
+    np.testing.assert_allclose(F.linear(t64(x[0]), t64(w), t64(b))._data, w @ x[0] + b)
 
 
 def test_linear_weight_gradient_keeps_the_weight_layout_and_second_derivatives():
@@ -49,8 +49,8 @@ def test_linear_weight_gradient_keeps_the_weight_layout_and_second_derivatives()
     out = F.linear(x, w, b)
     assert out.grad_fn.name == "Linear"
     out.sum().backward()
-    assert w.grad.data.flags.c_contiguous  # an (out, in) array, not a transposed view
-    np.testing.assert_allclose(b.grad.data, np.full(5, 4.0))
+    assert w.grad._data.flags.c_contiguous  # an (out, in) array, not a transposed view
+    np.testing.assert_allclose(b.grad._data, np.full(5, 4.0))
     assert A.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
 
 
@@ -69,12 +69,12 @@ def test_linear_errors():
 # ---------------------------------------------------------------------- activations
 def test_relu_and_leaky_relu():
     x = t64([-2.0, -0.5, 0.0, 0.5, 2.0], requires_grad=True)
-    np.testing.assert_allclose(F.relu(x).data, [0, 0, 0, 0.5, 2])
+    np.testing.assert_allclose(F.relu(x)._data, [0, 0, 0, 0.5, 2])
     y = F.leaky_relu(x, 0.1)
-    np.testing.assert_allclose(y.data, [-0.2, -0.05, 0, 0.5, 2])
+    np.testing.assert_allclose(y._data, [-0.2, -0.05, 0, 0.5, 2])
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [0.1, 0.1, 0.1, 1, 1])  # slope at 0, like PyTorch
-    np.testing.assert_allclose(F.leaky_relu(t64([-1.0])).data, [-0.01])
+    np.testing.assert_allclose(x.grad._data, [0.1, 0.1, 0.1, 1, 1])  # slope at 0, like PyTorch
+    np.testing.assert_allclose(F.leaky_relu(t64([-1.0]))._data, [-0.01])
     z = t64([-1.5, 0.3, 2.0], requires_grad=True)
     assert A.gradcheck(lambda z: F.leaky_relu(z, 0.2), (z,))
 
@@ -82,14 +82,14 @@ def test_relu_and_leaky_relu():
 def test_tanh_sigmoid_softmax():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 4))
-    np.testing.assert_allclose(F.tanh(t64(x)).data, np.tanh(x))
-    np.testing.assert_allclose(F.sigmoid(t64(x)).data, 1 / (1 + np.exp(-x)))
+    np.testing.assert_allclose(F.tanh(t64(x))._data, np.tanh(x))
+    np.testing.assert_allclose(F.sigmoid(t64(x))._data, 1 / (1 + np.exp(-x)))
     s = F.softmax(t64(x * 100), dim=1)
-    np.testing.assert_allclose(s.data.sum(1), 1)
+    np.testing.assert_allclose(s._data.sum(1), 1)
     ls = F.log_softmax(t64(x), dim=0)
-    np.testing.assert_allclose(np.exp(ls.data).sum(0), 1)
+    np.testing.assert_allclose(np.exp(ls._data).sum(0), 1)
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
-        assert F.softmax(t64(x)).data.sum(1) == pytest.approx(np.ones(3))  # dim 1 for 2-D
+        assert F.softmax(t64(x))._data.sum(1) == pytest.approx(np.ones(3))  # dim 1 for 2-D
     assert A.gradcheck(lambda t: F.log_softmax(t, 1), (t64(x, True),))
 
 
@@ -100,9 +100,9 @@ def test_logsigmoid_and_softplus_are_stable():
         ls = F.logsigmoid(x)
         sp = F.softplus(x)
         ls.sum().backward()
-    np.testing.assert_allclose(ls.data, [-1000, -30, -np.log(2), -np.exp(-30), 0], rtol=1e-12)
-    np.testing.assert_allclose(sp.data, [0, np.exp(-30), np.log(2), 30, 1000], rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, [1, 1, 0.5, np.exp(-30), 0], rtol=1e-12)
+    np.testing.assert_allclose(ls._data, [-1000, -30, -np.log(2), -np.exp(-30), 0], rtol=1e-12)
+    np.testing.assert_allclose(sp._data, [0, np.exp(-30), np.log(2), 30, 1000], rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, [1, 1, 0.5, np.exp(-30), 0], rtol=1e-12)
     y = t64([-2.0, 0.0, 0.7, 3.0], requires_grad=True)
     assert A.gradcheck(F.logsigmoid, (y,))
     assert A.gradgradcheck(F.logsigmoid, (y,))
@@ -120,21 +120,21 @@ def test_dropout_mask_scale_and_gradient():
     A.manual_seed(0)
     x = t64(np.ones((200, 100)), requires_grad=True)
     y = F.dropout(x, 0.25)
-    assert (y.data == 0).mean() == pytest.approx(0.25, abs=0.02)
-    np.testing.assert_allclose(y.data[y.data != 0], 1 / 0.75)
+    assert (y._data == 0).mean() == pytest.approx(0.25, abs=0.02)
+    np.testing.assert_allclose(y._data[y._data != 0], 1 / 0.75)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)  # the same mask, scaled
+    np.testing.assert_array_equal(x.grad._data, y._data)  # the same mask, scaled
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
-    assert not F.dropout(x, 1.0).data.any()
+    assert not F.dropout(x, 1.0)._data.any()
     assert F.dropout(Tensor(np.ones(5, np.float32)), 0.5).dtype == np.float32
 
 
 def test_dropout_is_seeded_and_validates_p():
     A.manual_seed(3)
-    a = F.dropout(t64(np.ones(50)), 0.5).data
+    a = F.dropout(t64(np.ones(50)), 0.5)._data
     A.manual_seed(3)
-    np.testing.assert_array_equal(a, F.dropout(t64(np.ones(50)), 0.5).data)
+    np.testing.assert_array_equal(a, F.dropout(t64(np.ones(50)), 0.5)._data)
     for p in (-0.1, 1.5):
         with pytest.raises(ValueError, match="between 0 and 1"):
             F.dropout(t64(np.ones(3)), p)
@@ -150,8 +150,8 @@ def test_batch_norm_training_normalises_and_updates_running_stats(shape):
     out = F.batch_norm(t64(x), rm, rv, training=True, momentum=0.25, eps=0.0)
     dims = (0,) + tuple(range(2, len(shape)))
     mean, var = x.mean(dims), x.var(dims)
-    np.testing.assert_allclose(out.data.mean(dims), 0, atol=1e-12)
-    np.testing.assert_allclose(out.data.var(dims), 1, rtol=1e-10)
+    np.testing.assert_allclose(out._data.mean(dims), 0, atol=1e-12)
+    np.testing.assert_allclose(out._data.var(dims), 1, rtol=1e-10)
     n = x.size // c
     np.testing.assert_allclose(rm, 0.25 * mean, rtol=1e-12)
     np.testing.assert_allclose(rv, 0.75 + 0.25 * var * n / (n - 1), rtol=1e-12)  # unbiased
@@ -164,12 +164,12 @@ def test_batch_norm_eval_and_tensor_buffers():
     w, b = t64(rng.standard_normal(3)), t64(rng.standard_normal(3))
     out = F.batch_norm(t64(x), rm, rv, w, b, training=False, eps=1e-3)
     s = (1, 3, 1, 1)
-    ref = ((x - rm.data.reshape(s)) / np.sqrt(rv.data.reshape(s) + 1e-3) * w.data.reshape(s)
-           + b.data.reshape(s))
-    np.testing.assert_allclose(out.data, ref, rtol=1e-12)
-    before = rm.data.copy(), rm._version
+    ref = ((x - rm._data.reshape(s)) / np.sqrt(rv._data.reshape(s) + 1e-3) * w._data.reshape(s)
+           + b._data.reshape(s))
+    np.testing.assert_allclose(out._data, ref, rtol=1e-12)
+    before = rm._data.copy(), rm._version
     F.batch_norm(t64(x), rm, rv, training=True)
-    assert not np.array_equal(rm.data, before[0]) and rm._version > before[1]
+    assert not np.array_equal(rm._data, before[0]) and rm._version > before[1]
 
 
 def test_batch_norm_gradcheck():
@@ -204,12 +204,12 @@ def test_batch_norm_matches_torch():
             tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
             out = F.batch_norm(ax, rm, rv, aw, ab, training, 0.3, 1e-4)
             ref = torch.nn.functional.batch_norm(tx, trm, trv, tw, tb, training, 0.3, 1e-4)
-            np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
             g = rng.standard_normal(shape)
             out.backward(t64(g))
             ref.backward(torch.tensor(g))
             for a, t in ((ax, tx), (aw, tw), (ab, tb)):
-                np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-10)
+                np.testing.assert_allclose(a.grad._data, t.grad.numpy(), rtol=1e-9, atol=1e-10)
             np.testing.assert_allclose(rm, trm.numpy(), rtol=1e-12)
             np.testing.assert_allclose(rv, trv.numpy(), rtol=1e-12)
 
@@ -225,7 +225,7 @@ def test_cross_entropy_by_hand():
     x = t64(logits, requires_grad=True)
     F.cross_entropy(x, target, reduction="sum").backward()
     onehot = np.eye(3)[target]
-    np.testing.assert_allclose(x.grad.data, np.exp(logp) - onehot)  # softmax - onehot
+    np.testing.assert_allclose(x.grad._data, np.exp(logp) - onehot)  # softmax - onehot
 
 
 def test_cross_entropy_is_stable_for_huge_logits():
@@ -233,7 +233,7 @@ def test_cross_entropy_is_stable_for_huge_logits():
     loss = F.cross_entropy(x, np.array([0, 0]))
     loss.backward()
     assert loss.item() == pytest.approx(1000.0)
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad._data).all()
 
 
 @given(reduction=st.sampled_from(["mean", "sum", "none"]), smoothing=st.sampled_from([0.0, 0.3]),
@@ -275,19 +275,19 @@ def test_bce_with_logits_stable_and_by_hand():
         loss = F.binary_cross_entropy_with_logits(x, t, reduction="none")
         loss.sum().backward()
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
-    np.testing.assert_allclose(loss.data, [1000, -np.log(1 - sig(-2.0)), np.log(2),
+    np.testing.assert_allclose(loss._data, [1000, -np.log(1 - sig(-2.0)), np.log(2),
                                            -np.log(sig(3.0)), 1000], rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, [-1, sig(-2.0), -0.5, sig(3.0) - 1, 1], rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, [-1, sig(-2.0), -0.5, sig(3.0) - 1, 1], rtol=1e-12)
     pw = t64([1.0, 1.0, 3.0, 1.0, 1.0])
     weighted = F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")
-    assert weighted.data[2] == pytest.approx(3 * np.log(2))
+    assert weighted._data[2] == pytest.approx(3 * np.log(2))
 
 
 def test_loss_reductions_and_legacy_arguments():
     x, t = t64([[1.0, 2.0], [3.0, 5.0]]), t64([[0.0, 2.0], [1.0, 1.0]])
     assert F.mse_loss(x, t).item() == pytest.approx((1 + 0 + 4 + 16) / 4)
     assert F.mse_loss(x, t, reduction="sum").item() == pytest.approx(21)
-    np.testing.assert_allclose(F.l1_loss(x, t, reduction="none").data, [[1, 0], [2, 4]])
+    np.testing.assert_allclose(F.l1_loss(x, t, reduction="none")._data, [[1, 0], [2, 4]])
     assert F.l1_loss(x, t, size_average=False).item() == pytest.approx(7)
     assert F.l1_loss(x, t, reduce=False).shape == (2, 2)
     with pytest.raises(ValueError, match=r"mse_loss: 'avg' is not a valid value for reduction"):
@@ -300,7 +300,7 @@ def test_ignore_index_and_weights_by_hand():
     target = np.array([0, -100, 2])
     expected = -(1 * logp[0, 0] + 3 * logp[2, 2]) / (1 + 3)
     assert F.nll_loss(t64(logp), target, weight=w).item() == pytest.approx(expected)
-    np.testing.assert_allclose(F.nll_loss(t64(logp), target, reduction="none").data,
+    np.testing.assert_allclose(F.nll_loss(t64(logp), target, reduction="none")._data,
                                [-logp[0, 0], 0, -logp[2, 2]])
     assert F.nll_loss(t64(logp), np.array([5, 0, 1]), ignore_index=5).item() == pytest.approx(
         -(logp[1, 0] + logp[2, 1]) / 2)
@@ -401,10 +401,10 @@ def test_losses_match_torch(name, kwargs, inp, tgt):
     tt = torch.tensor(t) if t.dtype.kind == "i" else torch.tensor(t, requires_grad=True)
     out = getattr(F, name)(ax, at, **ours_kw)
     ref = getattr(torch.nn.functional, name)(tx, tt, **theirs_kw)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
     g = rng.standard_normal(ref.shape)
     out.backward(t64(g))
     ref.backward(torch.tensor(g))
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ax.grad._data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
     if t.dtype.kind == "f":
-        np.testing.assert_allclose(at.grad.data, tt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(at.grad._data, tt.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -44,7 +44,7 @@ def test_catches_wrong_gradient_and_names_input_and_worst_element():
     assert error == pytest.approx(0.5, rel=1e-4)
     assert analytic - numeric == pytest.approx(0.5, rel=1e-4)
     v = np.random.default_rng(0).standard_normal((3, 4))  # gradcheck's upstream (seed=0)
-    assert numeric == pytest.approx(v[1, 2] * a.data[1, 2], abs=1e-4)  # true dL/db = v·a
+    assert numeric == pytest.approx(v[1, 2] * a._data[1, 2], abs=1e-4)  # true dL/db = v·a
     assert "1 of 12 elements" in msg
     assert isinstance(info.value, AssertionError)  # pytest shows it as a failed assertion
 
@@ -111,10 +111,10 @@ def test_several_outputs_constants_and_non_tensor_arguments():
 
 def test_inputs_restored_after_check():
     x = leaf([1.0, 2.0, 3.0])
-    before = x.data.copy()
+    before = x._data.copy()
     gradcheck(lambda t: (t * t).sum(), (x,))
-    np.testing.assert_array_equal(x.data, before)
-    assert x.data.flags.writeable and x.grad is None
+    np.testing.assert_array_equal(x._data, before)
+    assert x._data.flags.writeable and x.grad is None
 
 
 class FirstOrderOnly(Function):
@@ -128,7 +128,7 @@ class FirstOrderOnly(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * Tensor(3.0 * x.data ** 2)
+        return grad * Tensor(3.0 * x._data ** 2)
 
 
 def test_gradgradcheck_catches_a_backward_that_is_not_differentiable():
@@ -150,7 +150,7 @@ def test_exported_from_autograd_and_testing():
 
 def test_non_contiguous_input():
     x = Tensor(np.arange(6.0).reshape(3, 2).T, requires_grad=True)  # a transposed view
-    assert not x.data.flags.c_contiguous
+    assert not x._data.flags.c_contiguous
     assert gradcheck(lambda t: t * t, (x,))
     y = Tensor(np.arange(12.0).reshape(3, 4)[:, ::2], requires_grad=True)
     assert gradcheck(lambda t: (t * 0.1).exp(), (y,))

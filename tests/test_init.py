@@ -63,11 +63,11 @@ def test_kaiming_uniform_bounds():
     A.manual_seed(0)
     w = param(256, 64, 3, 3)
     assert init.kaiming_uniform_(w) is w  # in place on a Parameter that requires grad
-    _check_uniform(w.data, math.sqrt(3) * math.sqrt(2) / math.sqrt(64 * 9))  # a=0: gain sqrt(2)
+    _check_uniform(w._data, math.sqrt(3) * math.sqrt(2) / math.sqrt(64 * 9))  # a=0: gain sqrt(2)
     init.kaiming_uniform_(w, a=math.sqrt(5))  # Linear/Conv default: U(-1/sqrt(fan_in), ..)
-    _check_uniform(w.data, 1 / math.sqrt(64 * 9))
+    _check_uniform(w._data, 1 / math.sqrt(64 * 9))
     init.kaiming_uniform_(w, mode="fan_out", nonlinearity="relu")
-    _check_uniform(w.data, math.sqrt(6 / (256 * 9)))
+    _check_uniform(w._data, math.sqrt(6 / (256 * 9)))
     assert w.requires_grad and w.grad_fn is None
 
 
@@ -75,32 +75,32 @@ def test_kaiming_normal_and_xavier_statistics():
     A.manual_seed(1)
     w = param(400, 300)
     init.kaiming_normal_(w, nonlinearity="relu")
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
+    assert w._data.std() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
     init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 400), rel=0.02)
+    assert w._data.std() == pytest.approx(math.sqrt(2 / 400), rel=0.02)
     init.xavier_normal_(w, gain=2.0)
-    assert w.data.std() == pytest.approx(2 * math.sqrt(2 / 700), rel=0.02)
+    assert w._data.std() == pytest.approx(2 * math.sqrt(2 / 700), rel=0.02)
     init.xavier_uniform_(w)
-    _check_uniform(w.data, math.sqrt(6 / 700))
+    _check_uniform(w._data, math.sqrt(6 / 700))
 
 
 def test_simple_fills():
     A.manual_seed(2)
     w = param(200, 200)
     init.uniform_(w, -2, 3)
-    assert w.data.min() >= -2 and w.data.max() <= 3 and w.data.mean() == pytest.approx(0.5, abs=0.05)
+    assert w._data.min() >= -2 and w._data.max() <= 3 and w._data.mean() == pytest.approx(0.5, abs=0.05)
     init.normal_(w, 1.0, 0.5)
-    assert w.data.mean() == pytest.approx(1.0, abs=0.01) and w.data.std() == pytest.approx(0.5, rel=0.02)
+    assert w._data.mean() == pytest.approx(1.0, abs=0.01) and w._data.std() == pytest.approx(0.5, rel=0.02)
     init.trunc_normal_(w, std=1.0, a=-1.0, b=0.5)
-    assert w.data.min() >= -1.0 and w.data.max() <= 0.5
+    assert w._data.min() >= -1.0 and w._data.max() <= 0.5
     init.constant_(w, 0.25)
-    assert (w.data == 0.25).all()
+    assert (w._data == 0.25).all()
     init.zeros_(w)
-    assert not w.data.any()
+    assert not w._data.any()
     init.ones_(w)
-    assert (w.data == 1).all()
+    assert (w._data == 1).all()
     init.eye_(w)
-    np.testing.assert_array_equal(w.data, np.eye(200))
+    np.testing.assert_array_equal(w._data, np.eye(200))
     arr = np.zeros((3, 4), dtype=np.float32)  # NumPy arrays work too
     init.ones_(arr)
     assert (arr == 1).all()
@@ -109,7 +109,7 @@ def test_simple_fills():
 def test_float32_parameters_stay_float32():
     w = nn.Parameter(np.zeros((4, 4), dtype=np.float32))
     init.kaiming_uniform_(w)
-    assert w.dtype == np.float32 and w.data.any()
+    assert w.dtype == np.float32 and w._data.any()
 
 
 def test_seeded_initialisation_is_reproducible():
@@ -118,7 +118,7 @@ def test_seeded_initialisation_is_reproducible():
     init.kaiming_uniform_(a)
     A.manual_seed(7)
     init.kaiming_uniform_(b)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_zero_element_tensor_warns():

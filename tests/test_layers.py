@@ -18,7 +18,7 @@ def _torch():
 def to_torch(torch, module_ours, module_torch):
     """Copy our parameters and buffers into the torch module (strict: same keys)."""
     module_torch.load_state_dict(OrderedDict(
-        (k, torch.tensor(np.array(v.data))) for k, v in module_ours.state_dict().items()))
+        (k, torch.tensor(np.array(v._data))) for k, v in module_ours.state_dict().items()))
     return module_torch
 
 
@@ -34,10 +34,10 @@ def run_both(ours, theirs, x, train=True, target=None):
     g = np.random.default_rng(0).standard_normal(out_a.shape).astype(x.dtype)
     out_a.backward(A.Tensor(g))
     out_t.backward(torch.tensor(g))
-    grads_a = {"input": xa.grad.data, **{n: p.grad.data for n, p in ours.named_parameters()}}
+    grads_a = {"input": xa.grad._data, **{n: p.grad._data for n, p in ours.named_parameters()}}
     grads_t = {"input": xt.grad.numpy(),
                **{n: p.grad.numpy() for n, p in theirs.named_parameters()}}
-    return out_a.data, out_t.detach().numpy(), grads_a, grads_t
+    return out_a._data, out_t.detach().numpy(), grads_a, grads_t
 
 
 def assert_same(ours, theirs, x, train=True, rtol=1e-4, atol=1e-5):
@@ -143,7 +143,7 @@ def test_state_dict_keys_with_batchnorm_like_torch():
 def test_default_init_like_torch(make, fan_in):
     A.manual_seed(0)
     layer = make()
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight._data, layer.bias._data
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(fan_in), ..)
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     assert w.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
@@ -166,8 +166,8 @@ def test_init_is_seeded():
     a = nn.Linear(4, 3)
     A.manual_seed(3)
     b = nn.Linear(4, 3)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    np.testing.assert_array_equal(a.weight._data, b.weight._data)
+    np.testing.assert_array_equal(a.bias._data, b.bias._data)
 
 
 def test_dtype_argument_and_double():
@@ -241,8 +241,8 @@ def test_max_pool_return_indices():
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
     out, idx = nn.MaxPool2d(2, return_indices=True)(A.Tensor(x))
     tout, tidx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
-    np.testing.assert_array_equal(out.data, tout.numpy())
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(out._data, tout.numpy())
+    np.testing.assert_array_equal(idx._data, tidx.numpy())
 
 
 def test_conv_transpose_output_size():
@@ -252,7 +252,7 @@ def test_conv_transpose_output_size():
     x = np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32)
     out = ours(A.Tensor(x), output_size=(8, 8))
     assert out.shape == (1, 3, 8, 8)
-    np.testing.assert_allclose(out.data, theirs(torch.tensor(x), output_size=[8, 8])
+    np.testing.assert_allclose(out._data, theirs(torch.tensor(x), output_size=[8, 8])
                                .detach().numpy(), rtol=1e-5, atol=1e-6)
     assert ours(A.Tensor(x), output_size=(1, 3, 7, 7)).shape == (1, 3, 7, 7)
     with pytest.raises(ValueError, match="requested an output size of"):
@@ -322,11 +322,11 @@ def test_losses_match_torch():
         xa = A.Tensor(inp, requires_grad=True)
         xt = torch.tensor(inp, requires_grad=True)
         la, lt = ours(xa, A.Tensor(tgt)), theirs(xt, torch.tensor(tgt))
-        np.testing.assert_allclose(la.data, lt.detach().numpy(), rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(la._data, lt.detach().numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=f"{cls} {kwargs}")
         la.sum().backward()
         lt.sum().backward()
-        np.testing.assert_allclose(xa.grad.data, xt.grad.numpy(), rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(xa.grad._data, xt.grad.numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=f"{cls} {kwargs} grad")
         assert list(ours.state_dict()) == list(theirs.state_dict())
 
@@ -343,14 +343,14 @@ def test_dropout_train_and_eval():
     A.manual_seed(0)
     drop = nn.Dropout(0.25)
     x = A.ones(200, 100)
-    y = drop(x).data
+    y = drop(x)._data
     zero_fraction = (y == 0).mean()
     assert zero_fraction == pytest.approx(0.25, abs=0.02)
     np.testing.assert_allclose(y[y != 0], 1 / 0.75)
     drop.eval()
-    assert np.array_equal(drop(x).data, x.data)
-    assert not nn.Dropout(1.0)(x).data.any()
-    np.testing.assert_array_equal(nn.Dropout(0.0)(x).data, x.data)
+    assert np.array_equal(drop(x)._data, x._data)
+    assert not nn.Dropout(1.0)(x)._data.any()
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x)._data, x._data)
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
 
@@ -360,7 +360,7 @@ def test_dropout_gradient_matches_mask():
     x = A.ones(50, 40, requires_grad=True)
     y = nn.Dropout(0.5)(x)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, y.data)  # d(sum)/dx = mask / (1 - p) = y / x
+    np.testing.assert_allclose(x.grad._data, y._data)  # d(sum)/dx = mask / (1 - p) = y / x
 
 
 @pytest.mark.parametrize("momentum", [0.1, 0.3, None])
@@ -373,18 +373,18 @@ def test_batchnorm_running_stats_like_torch(momentum):
         x = (rng.standard_normal((4, 3, 3, 3)) * (step + 1) + step).astype(np.float32)
         out_a = ours(A.Tensor(x))
         out_t = theirs(torch.tensor(x))
-        np.testing.assert_allclose(out_a.data, out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(out_a._data, out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
     for k, v in theirs.state_dict().items():
-        np.testing.assert_allclose(ours.state_dict()[k].data, v.numpy(), rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(ours.state_dict()[k]._data, v.numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=k)
     assert int(ours.num_batches_tracked.item()) == 4
     ours.eval()
     theirs.eval()
     x = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
-    before = ours.running_mean.data.copy()
-    np.testing.assert_allclose(ours(A.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+    before = ours.running_mean._data.copy()
+    np.testing.assert_allclose(ours(A.Tensor(x))._data, theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(ours.running_mean.data, before)  # eval: no update
+    np.testing.assert_array_equal(ours.running_mean._data, before)  # eval: no update
     assert int(ours.num_batches_tracked.item()) == 4
 
 
@@ -393,7 +393,7 @@ def test_batchnorm_without_running_stats():
     assert bn.running_mean is None and list(bn.state_dict()) == ["weight", "bias"]
     x = A.randn(6, 3)
     bn.eval()  # still normalises with the batch statistics
-    out = bn(x).data
+    out = bn(x)._data
     np.testing.assert_allclose(out.mean(0), 0, atol=1e-5)
 
 
@@ -429,10 +429,10 @@ def test_train_eval_switches_every_layer():
     x = np.random.default_rng(0).standard_normal((10, 6)).astype(np.float32)
     ours(A.Tensor(x))        # a training step moves the running stats
     ours.eval()
-    theirs.load_state_dict({k: torch.tensor(np.array(v.data))
+    theirs.load_state_dict({k: torch.tensor(np.array(v._data))
                             for k, v in ours.state_dict().items()})
     theirs.eval()
-    np.testing.assert_allclose(ours(A.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(ours(A.Tensor(x))._data, theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
 
 
@@ -487,7 +487,7 @@ def test_training_and_checkpoint_round_trip(tmp_path):
     restored.load_state_dict(ckpt["model"])
     model.eval()
     restored.eval()
-    np.testing.assert_array_equal(restored(x).data, model(x).data)
+    np.testing.assert_array_equal(restored(x)._data, model(x)._data)
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
@@ -498,16 +498,16 @@ def test_conv2d_padding_modes_match_torch(mode, padding, kernel):
     ours = nn.Conv2d(3, 4, kernel, padding=padding, padding_mode=mode).double()
     theirs = torch.nn.Conv2d(3, 4, kernel, padding=padding, padding_mode=mode).double()
     with torch.no_grad():
-        theirs.weight.copy_(torch.tensor(ours.weight.data))
-        theirs.bias.copy_(torch.tensor(ours.bias.data))
+        theirs.weight.copy_(torch.tensor(ours.weight._data))
+        theirs.bias.copy_(torch.tensor(ours.bias._data))
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 7))
     a, b = A.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, yt = ours(a), theirs(b)
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y._data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
     g = np.random.default_rng(1).standard_normal(yt.shape)
     y.backward(A.Tensor(g))
     yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-10,
+    np.testing.assert_allclose(a.grad._data, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad._data, theirs.weight.grad.numpy(), rtol=1e-10,
                                atol=1e-12)
     assert repr(ours) == repr(theirs)

@@ -27,12 +27,12 @@ def test_matmul_matches_numpy(data):
     a = data.draw(tensors(shape=sa, dtype=dtype), label="a")
     b = data.draw(tensors(shape=sb, dtype=dtype), label="b")
     y = a @ b
-    expected = np.matmul(a.data, b.data)
+    expected = np.matmul(a._data, b._data)
     assert y.shape == expected.shape and y.dtype == dtype
     tol = 1e-4 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(y.data, expected, rtol=tol, atol=tol)
-    np.testing.assert_allclose(A.matmul(a, b).data, expected, rtol=tol, atol=tol)
-    np.testing.assert_allclose(a.matmul(b).data, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(y._data, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(A.matmul(a, b)._data, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.matmul(b)._data, expected, rtol=tol, atol=tol)
 
 
 @given(data=st.data())
@@ -59,30 +59,30 @@ def test_matmul_gradient_formulas(data):
     w = data.draw(tensors(shape=(k, m)))
     g = data.draw(tensors(shape=(n, m), requires_grad=False))
     (x @ w).backward(g)
-    np.testing.assert_allclose(x.grad.data, g.data @ w.data.T, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(w.grad.data, x.data.T @ g.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad._data, g._data @ w._data.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(w.grad._data, x._data.T @ g._data, rtol=1e-12, atol=1e-12)
 
 
 def test_lecture_matmul_example():
     x = Tensor(np.array([[2.0, 1, -3], [-3, 4, 2]]), requires_grad=True)
     w = Tensor(np.array([[3.0, 2, 1, -1], [2, 1, 3, 2], [3, 2, 1, -2]]), requires_grad=True)
     y = x @ w
-    np.testing.assert_array_equal(y.data, [[-1, -1, 2, 6], [5, 2, 11, 7]])
+    np.testing.assert_array_equal(y._data, [[-1, -1, 2, 6], [5, 2, 11, 7]])
     y.backward(Tensor(np.array([[2.0, 3, -3, 9], [-8, 1, 4, 6]])))
-    np.testing.assert_array_equal(x.grad.data, [[0, 16, -9], [-24, 9, -30]])
-    np.testing.assert_array_equal(w.grad.data, [[28, 3, -18, 0], [-30, 7, 13, 33],
+    np.testing.assert_array_equal(x.grad._data, [[0, 16, -9], [-24, 9, -30]])
+    np.testing.assert_array_equal(w.grad._data, [[28, 3, -18, 0], [-30, 7, 13, 33],
                                                 [-22, -7, 17, -15]])
 
 
 def test_matmul_with_numpy_and_lists_on_either_side():
     a = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     m = np.ones((3, 2))
-    np.testing.assert_array_equal((a @ m).data, a.data @ m)
+    np.testing.assert_array_equal((a @ m)._data, a._data @ m)
     left = np.ones((4, 2))
-    np.testing.assert_array_equal((left @ a).data, left @ a.data)
-    np.testing.assert_array_equal((a @ [1.0, 0.0, 2.0]).data, a.data @ [1.0, 0.0, 2.0])
+    np.testing.assert_array_equal((left @ a)._data, left @ a._data)
+    np.testing.assert_array_equal((a @ [1.0, 0.0, 2.0])._data, a._data @ [1.0, 0.0, 2.0])
     (left @ a).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(a.grad._data, np.full((2, 3), 4.0))
 
 
 def test_matmul_errors():

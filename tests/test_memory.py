@@ -127,10 +127,10 @@ def test_graph_without_backward_is_freed():
     try:
         out = model(x)
         node = weakref.ref(out.grad_fn)
-        assert not x.data.flags.writeable  # saved by the first matmul
+        assert not x._data.flags.writeable  # saved by the first matmul
         del out
         assert node() is None
-        assert x.data.flags.writeable
+        assert x._data.flags.writeable
     finally:
         gc.enable()
 

@@ -98,7 +98,7 @@ def test_parameter_basics():
     assert not nn.Parameter(A.zeros(2), requires_grad=False).requires_grad
     arr = np.zeros(3, dtype=np.float64)
     q = nn.Parameter(arr)
-    assert q.data is arr and q.dtype == np.float64  # shares the array, keeps the dtype
+    assert q._data is arr and q.dtype == np.float64  # shares the array, keeps the dtype
     with pytest.raises(TypeError):
         nn.Parameter(np.arange(3))  # integers cannot require grad
 
@@ -108,16 +108,16 @@ def test_parameter_deepcopy_is_independent():
     p.grad = A.tensor([0.5, 0.5])
     q = copy.deepcopy(p)
     assert type(q) is nn.Parameter and q.requires_grad
-    np.testing.assert_array_equal(q.data, p.data)
-    np.testing.assert_array_equal(q.grad.data, p.grad.data)
-    q.data[0] = 5
-    assert p.data[0] == 1
+    np.testing.assert_array_equal(q._data, p._data)
+    np.testing.assert_array_equal(q.grad._data, p.grad._data)
+    q._data[0] = 5
+    assert p._data[0] == 1
 
 
 def test_parameter_gradient_flows():
     p = nn.Parameter(A.tensor([1.0, -2.0]))
     (p * p).sum().backward()
-    np.testing.assert_allclose(p.grad.data, [2.0, -4.0])
+    np.testing.assert_allclose(p.grad._data, [2.0, -4.0])
 
 
 # ---------------------------------------------------------------------- registration
@@ -206,7 +206,7 @@ def test_zero_grad_and_requires_grad():
     net(A.randn(5, 4, dtype=np.float64)).sum().backward()
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    assert all(p.grad is not None and not p.grad._data.any() for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     net.requires_grad_(False)
@@ -243,7 +243,7 @@ def test_state_dict_keys_values_and_sharing():
     assert list(sd) == ["features.0.weight", "features.0.bias", "stats.scale",
                         "stats.running_mean", "stats.count", "head.weight", "head.bias"]
     assert all(type(v) is A.Tensor and not v.requires_grad for v in sd.values())
-    assert sd["head.weight"].data is net.head.weight.data  # shares memory, like torch
+    assert sd["head.weight"]._data is net.head.weight._data  # shares memory, like torch
     kept = net.state_dict(keep_vars=True)
     assert kept["head.weight"] is net.head.weight
 
@@ -254,8 +254,8 @@ def test_load_state_dict_round_trip(tmp_path):
     result = dst.load_state_dict(src.state_dict())
     assert result == ([], []) and result.missing_keys == [] and result.unexpected_keys == []
     for (k, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)
-        assert a.data is not b.data
+        np.testing.assert_array_equal(a._data, b._data, err_msg=k)
+        assert a._data is not b._data
     # through nn.save / nn.load: NumPy arrays
     nn.save(src.state_dict(), tmp_path / "net.npz")
     loaded = nn.load(tmp_path / "net.npz")
@@ -264,7 +264,7 @@ def test_load_state_dict_round_trip(tmp_path):
     third.load_state_dict(loaded)
     assert int(third.stats.count.item()) == 1
     x = A.randn(2, 4, dtype=np.float64)
-    np.testing.assert_allclose(third(x).data, src(x).data)
+    np.testing.assert_allclose(third(x)._data, src(x)._data)
 
 
 def test_load_state_dict_casts_and_copies_in_place():
@@ -272,7 +272,7 @@ def test_load_state_dict_casts_and_copies_in_place():
     w = net.weight
     net.load_state_dict({"weight": np.ones((2, 2), np.float32), "bias": [1.0, 2.0]})
     assert net.weight is w and w.dtype == np.float64
-    np.testing.assert_array_equal(w.data, np.ones((2, 2)))
+    np.testing.assert_array_equal(w._data, np.ones((2, 2)))
 
 
 def test_load_state_dict_while_a_graph_saved_the_weight():
@@ -280,7 +280,7 @@ def test_load_state_dict_while_a_graph_saved_the_weight():
     x = A.randn(1, 2, dtype=np.float64, requires_grad=True)
     out = net(x).sum()  # the graph saved weight's array (read-only now)
     net.load_state_dict({"weight": np.zeros((2, 2)), "bias": np.zeros(2)})
-    assert not net.weight.data.any()
+    assert not net.weight._data.any()
     out.backward()      # the old graph still sees its values
     assert x.grad is not None
 
@@ -306,7 +306,7 @@ def test_load_state_dict_errors_like_torch():
     sd["features.0.weight"] = A.zeros(3, 4, dtype=np.float64)
     missing, unexpected = net.load_state_dict(sd, strict=False)
     assert missing == ["head.bias"] and unexpected == ["head.extra"]
-    assert not net.features[0].weight.data.any()
+    assert not net.features[0].weight._data.any()
     with pytest.raises(TypeError):
         net.load_state_dict([("a", 1)])
 
@@ -381,12 +381,12 @@ def test_forward_hooks():
     h1 = m.register_forward_pre_hook(lambda mod, args: (args[0] * 0,))
     h2 = m.register_forward_hook(lambda mod, args, out: seen.append(out.shape) or out + 1)
     out = m(A.ones(1, 2, dtype=np.float64))
-    np.testing.assert_allclose(out.data, m.bias.data[None] + 1)
+    np.testing.assert_allclose(out._data, m.bias._data[None] + 1)
     assert seen == [(1, 2)]
     h1.remove()
     h2.remove()
     x = A.ones(1, 2, dtype=np.float64)
-    np.testing.assert_allclose(m(x).data, (x @ m.weight.T + m.bias).data)
+    np.testing.assert_allclose(m(x)._data, (x @ m.weight.T + m.bias)._data)
 
 
 def test_forward_not_implemented():
@@ -449,7 +449,7 @@ def test_scope_follows_structure_changes_and_copies():
     seq2 = copy.deepcopy(seq)
     assert seq2(x).grad_fn.module == "1"
     assert seq2[1].weight is not seq[1].weight
-    np.testing.assert_array_equal(seq2[1].weight.data, seq[1].weight.data)
+    np.testing.assert_array_equal(seq2[1].weight._data, seq[1].weight._data)
 
 
 def test_scope_popped_after_exception():
@@ -480,7 +480,7 @@ def test_sequential_container():
     named = nn.Sequential(OrderedDict([("conv", a), ("act", b)]))
     assert named.conv is a and list(named.state_dict()) == ["conv.weight", "conv.bias"]
     x = A.randn(3, 2, dtype=np.float64)
-    np.testing.assert_allclose(nn.Sequential(a, b)(x).data, b(a(x)).data)
+    np.testing.assert_allclose(nn.Sequential(a, b)(x)._data, b(a(x))._data)
     assert len(nn.Sequential(a) + nn.Sequential(b)) == 2
 
 

@@ -97,9 +97,9 @@ def test_max_pool_gradient_goes_to_the_max_only():
                [0, 2, 6, 7],
                [9, 1, 3, 2]]]], requires_grad=True)
     out = F.max_pool2d(x, 2)
-    np.testing.assert_array_equal(out.data, [[[[5, 8], [9, 7]]]])
+    np.testing.assert_array_equal(out._data, [[[[5, 8], [9, 7]]]])
     out.backward(t64([[[[10, 20], [30, 40]]]]))
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 10, 0, 0],
+    np.testing.assert_array_equal(x.grad._data, [[[[0, 10, 0, 0],
                                                   [0, 0, 20, 0],
                                                   [0, 0, 0, 40],
                                                   [30, 0, 0, 0]]]])
@@ -110,9 +110,9 @@ def test_max_pool_overlapping_windows_accumulate():
                [4, 9, 5],
                [6, 7, 8]]]], requires_grad=True)
     out = F.max_pool2d(x, 2, stride=1)  # the 9 is the max of all four windows
-    np.testing.assert_array_equal(out.data, [[[[9, 9], [9, 9]]]])
+    np.testing.assert_array_equal(out._data, [[[[9, 9], [9, 9]]]])
     out.backward(t64([[[[1, 2], [3, 4]]]]))
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 0, 0], [0, 10, 0], [0, 0, 0]]]])
+    np.testing.assert_array_equal(x.grad._data, [[[[0, 0, 0], [0, 10, 0], [0, 0, 0]]]])
 
 
 def test_max_pool_ties_go_to_the_first_max_in_row_major_order():
@@ -120,35 +120,35 @@ def test_max_pool_ties_go_to_the_first_max_in_row_major_order():
     F.max_pool2d(x, 2).sum().backward()
     expected = np.zeros((4, 4))
     expected[0::2, 0::2] = 1
-    np.testing.assert_array_equal(x.grad.data[0, 0], expected)
+    np.testing.assert_array_equal(x.grad._data[0, 0], expected)
     # (0, 1) and (1, 0) tie above (0, 0): row-major order picks (0, 1)
     x = t64([[[[0, 5], [5, 5]]]], requires_grad=True)
     out, idx = F.max_pool2d(x, 2, return_indices=True)
     out.backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 1], [0, 0]]]])
-    assert idx.data.item() == 1
+    np.testing.assert_array_equal(x.grad._data, [[[[0, 1], [0, 0]]]])
+    assert idx._data.item() == 1
 
 
 def test_avg_pool_spreads_the_gradient_evenly():
     x = t64(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
     out = F.avg_pool2d(x, 2)
-    np.testing.assert_allclose(out.data, [[[[2.5, 4.5], [10.5, 12.5]]]])
+    np.testing.assert_allclose(out._data, [[[[2.5, 4.5], [10.5, 12.5]]]])
     out.backward(t64([[[[4, 8], [12, 16]]]]))
-    np.testing.assert_allclose(x.grad.data, [[[[1, 1, 2, 2], [1, 1, 2, 2],
+    np.testing.assert_allclose(x.grad._data, [[[[1, 1, 2, 2], [1, 1, 2, 2],
                                                [3, 3, 4, 4], [3, 3, 4, 4]]]])
     y = t64(np.ones((1, 1, 3, 3)), requires_grad=True)
     F.avg_pool2d(y, 2, stride=1).sum().backward()  # overlapping: 1/4 per window covering
-    np.testing.assert_allclose(y.grad.data[0, 0], [[0.25, 0.5, 0.25], [0.5, 1, 0.5],
+    np.testing.assert_allclose(y.grad._data[0, 0], [[0.25, 0.5, 0.25], [0.5, 1, 0.5],
                                                    [0.25, 0.5, 0.25]])
 
 
 def test_padding_is_minus_infinity_for_max_and_zero_for_avg():
     x = t64(-np.ones((1, 1, 2, 2)))
-    np.testing.assert_array_equal(F.max_pool2d(x, 2, stride=1, padding=1).data,
+    np.testing.assert_array_equal(F.max_pool2d(x, 2, stride=1, padding=1)._data,
                                   -np.ones((1, 1, 3, 3)))
-    np.testing.assert_allclose(F.avg_pool2d(x, 2, stride=1, padding=1).data[0, 0, 0, 0], -0.25)
+    np.testing.assert_allclose(F.avg_pool2d(x, 2, stride=1, padding=1)._data[0, 0, 0, 0], -0.25)
     np.testing.assert_allclose(
-        F.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False).data,
+        F.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False)._data,
         -np.ones((1, 1, 3, 3)))
 
 
@@ -160,8 +160,8 @@ def test_max_pool_matches_loops(cfg, seed):
     out, idx = F.max_pool2d(t64(x), *args, return_indices=True)
     ref, ref_idx = naive_pool(x, *args, "max")
     assume(np.isfinite(ref).all())  # (a dilated window can fall entirely in the padding)
-    np.testing.assert_array_equal(out.data, ref)
-    np.testing.assert_array_equal(idx.data, ref_idx)
+    np.testing.assert_array_equal(out._data, ref)
+    np.testing.assert_array_equal(idx._data, ref_idx)
 
 
 @given(cfg=pool_configs(max_dilation=1), seed=st.integers(0, 2**16),
@@ -172,14 +172,14 @@ def test_avg_pool_matches_loops(cfg, seed, count_include_pad):
     out = F.avg_pool2d(t64(x), *args, ceil_mode=cfg["ceil_mode"],
                        count_include_pad=count_include_pad)
     ref, _ = naive_pool(x, *args, (1, 1), cfg["ceil_mode"], "avg", count_include_pad)
-    np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out._data, ref, rtol=1e-12, atol=1e-12)
 
 
 @given(cfg=pool_configs(), seed=st.integers(0, 2**16))
 def test_max_pool_gradcheck(cfg, seed):
     x = t64(distinct(cfg["shape"], seed), requires_grad=True)
     args = (cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["ceil_mode"])
-    assume(np.isfinite(F.max_pool2d(x, *args).data).all())
+    assume(np.isfinite(F.max_pool2d(x, *args)._data).all())
     assert A.gradcheck(lambda x: F.max_pool2d(x, cfg["kernel"], cfg["stride"], cfg["padding"],
                                               cfg["dilation"], cfg["ceil_mode"]), (x,))
 
@@ -211,7 +211,7 @@ def test_adaptive_avg_pool_bins(h, w, oh, ow, seed):
             r0, r1 = (i * h) // oh, -(-((i + 1) * h) // oh)
             c0, c1 = (j * w) // ow, -(-((j + 1) * w) // ow)
             ref[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
-    np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out._data, ref, rtol=1e-12, atol=1e-12)
     xt = t64(x, requires_grad=True)
     assert A.gradcheck(lambda t: F.adaptive_avg_pool2d(t, (oh, ow)), (xt,))
 
@@ -246,14 +246,14 @@ def test_pools_do_no_python_work_per_window(kind):
 
 def test_unbatched_and_1d_forms():
     x = distinct((2, 5, 6), 3)
-    np.testing.assert_array_equal(F.max_pool2d(t64(x), 2).data,
-                                  F.max_pool2d(t64(x[None]), 2).data[0])
+    np.testing.assert_array_equal(F.max_pool2d(t64(x), 2)._data,
+                                  F.max_pool2d(t64(x[None]), 2)._data[0])
     out, idx = F.max_pool2d(t64(x), 2, return_indices=True)
     assert out.shape == idx.shape == (2, 2, 3)
     y = distinct((2, 3, 9), 4)
     out = F.max_pool1d(t64(y), 3, stride=2, padding=1)
-    np.testing.assert_array_equal(out.data, F.max_pool2d(t64(y[:, :, None]), (1, 3), (1, 2),
-                                                         (0, 1)).data[:, :, 0])
+    np.testing.assert_array_equal(out._data, F.max_pool2d(t64(y[:, :, None]), (1, 3), (1, 2),
+                                                         (0, 1))._data[:, :, 0])
     assert F.avg_pool1d(t64(y), 2).shape == (2, 3, 4)
     assert F.max_pool1d(t64(y[0]), 2).shape == (3, 4)
 
@@ -265,9 +265,9 @@ def test_dtype_and_nan_propagation():
     z[0, 0, 1, 0] = np.nan
     zt = t64(z, requires_grad=True)
     out = F.max_pool2d(zt, 2)
-    assert np.isnan(out.data).all()  # NaN propagates, as in PyTorch
+    assert np.isnan(out._data).all()  # NaN propagates, as in PyTorch
     out.backward(t64(np.ones((1, 1, 1, 1))))
-    np.testing.assert_array_equal(zt.grad.data[0, 0], [[0, 0], [1, 0]])
+    np.testing.assert_array_equal(zt.grad._data[0, 0], [[0, 0], [1, 0]])
 
 
 # ---------------------------------------------------------------------- errors
@@ -324,12 +324,12 @@ def test_max_pool2d_matches_torch(shape, kwargs, ties):
     ax, tx = t64(x, True), torch.tensor(x, requires_grad=True)
     out, idx = F.max_pool2d(ax, return_indices=True, **kwargs)
     ref, ref_idx = torch.nn.functional.max_pool2d(tx, return_indices=True, **kwargs)
-    np.testing.assert_array_equal(out.data, ref.detach().numpy())
-    np.testing.assert_array_equal(idx.data, ref_idx.numpy())
+    np.testing.assert_array_equal(out._data, ref.detach().numpy())
+    np.testing.assert_array_equal(idx._data, ref_idx.numpy())
     g = rng.standard_normal(ref.shape)
     out.backward(t64(g))
     ref.backward(torch.tensor(g))
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ax.grad._data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 TORCH_AVG = [
@@ -352,11 +352,11 @@ def test_avg_pool2d_matches_torch(shape, kwargs):
     ax, tx = t64(x, True), torch.tensor(x, requires_grad=True)
     out = F.avg_pool2d(ax, **kwargs)
     ref = torch.nn.functional.avg_pool2d(tx, **kwargs)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(ref.shape)
     out.backward(t64(g))
     ref.backward(torch.tensor(g))
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ax.grad._data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape,size", [((2, 3, 5, 7), (2, 3)), ((2, 3, 5, 7), 1),
@@ -369,11 +369,11 @@ def test_adaptive_avg_pool2d_matches_torch(shape, size):
     ax, tx = t64(x, True), torch.tensor(x, requires_grad=True)
     out = F.adaptive_avg_pool2d(ax, size)
     ref = torch.nn.functional.adaptive_avg_pool2d(tx, size)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(ref.shape)
     out.backward(t64(g))
     ref.backward(torch.tensor(g))
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ax.grad._data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_pool1d_matches_torch():
@@ -383,8 +383,8 @@ def test_pool1d_matches_torch():
         out, idx = F.max_pool1d(t64(x), return_indices=True, **kwargs)
         ref, ref_idx = torch.nn.functional.max_pool1d(torch.tensor(x), return_indices=True,
                                                       **kwargs)
-        np.testing.assert_array_equal(out.data, ref.numpy())
-        np.testing.assert_array_equal(idx.data, ref_idx.numpy())
-        np.testing.assert_allclose(F.avg_pool1d(t64(x), **kwargs).data,
+        np.testing.assert_array_equal(out._data, ref.numpy())
+        np.testing.assert_array_equal(idx._data, ref_idx.numpy())
+        np.testing.assert_allclose(F.avg_pool1d(t64(x), **kwargs)._data,
                                    torch.nn.functional.avg_pool1d(torch.tensor(x),
                                                                   **kwargs).numpy(), rtol=1e-12)

@@ -37,11 +37,11 @@ def test_reduction_forward_matches_numpy(name, data):
     dim = data.draw(valid_axes(x.shape), label="dim")
     keepdim = data.draw(st.booleans(), label="keepdim")
     y = op(x, dim, keepdim)
-    expected = ref(x.data, axis=dim, keepdims=keepdim)
+    expected = ref(x._data, axis=dim, keepdims=keepdim)
     assert y.shape == np.shape(expected)
     assert y.dtype == x.dtype
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(y.data, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(y._data, expected, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
@@ -75,9 +75,9 @@ def test_var_std_with_correction(data):
     for unbiased, ddof in ((True, 1), (False, 0)):
         v = x.var(dim=dim, unbiased=unbiased, keepdim=keepdim)
         s = x.std(dim=dim, unbiased=unbiased, keepdim=keepdim)
-        np.testing.assert_allclose(v.data, np.var(x.data, axis=dim, ddof=ddof, keepdims=keepdim),
+        np.testing.assert_allclose(v._data, np.var(x._data, axis=dim, ddof=ddof, keepdims=keepdim),
                                    rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(s.data, np.std(x.data, axis=dim, ddof=ddof, keepdims=keepdim),
+        np.testing.assert_allclose(s._data, np.std(x._data, axis=dim, ddof=ddof, keepdims=keepdim),
                                    rtol=1e-10, atol=1e-12)
     assert gradcheck(lambda t: t.var(dim=dim, keepdim=keepdim), (x,))
     assert gradcheck(lambda t: t.std(dim=dim, keepdim=keepdim), (x,))
@@ -87,9 +87,9 @@ def test_var_std_with_correction(data):
 def test_std_of_equal_values_has_zero_gradient_like_torch():
     x = Tensor(np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]]), requires_grad=True)
     s = x.std(dim=1)
-    np.testing.assert_allclose(s.data, [0.0, 1.0])
+    np.testing.assert_allclose(s._data, [0.0, 1.0])
     s.backward(Tensor(np.array([5.0, 1.0])))
-    np.testing.assert_allclose(x.grad.data, [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]])
+    np.testing.assert_allclose(x.grad._data, [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]])
 
 
 def test_var_of_one_element_with_correction_is_nan_like_torch():
@@ -103,9 +103,9 @@ def test_softmax_family(method, data):
     x = data.draw(tensors(min_dims=1), label="x")
     dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
     y = getattr(x, method)(dim)
-    logp = x.data - _logsumexp(x.data, axis=dim, keepdims=True)
+    logp = x._data - _logsumexp(x._data, axis=dim, keepdims=True)
     expected = np.exp(logp) if method == "softmax" else logp
-    np.testing.assert_allclose(y.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y._data, expected, rtol=1e-10, atol=1e-12)
     assert gradcheck(lambda t: getattr(t, method)(dim), (x,))
     assert gradgradcheck(lambda t: getattr(t, method)(dim), (x,))
 
@@ -115,11 +115,11 @@ def test_softmax_family_is_stable_for_large_inputs(method):
     x = Tensor(np.array([[1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -1002.0]]),
                requires_grad=True)
     y = getattr(x, method)(1)
-    assert np.all(np.isfinite(y.data))
+    assert np.all(np.isfinite(y._data))
     y.backward(Tensor(np.ones(y.shape)))
-    assert np.all(np.isfinite(x.grad.data))
+    assert np.all(np.isfinite(x.grad._data))
     if method == "softmax":
-        np.testing.assert_allclose(y.data.sum(axis=1), [1.0, 1.0])
+        np.testing.assert_allclose(y._data.sum(axis=1), [1.0, 1.0])
 
 
 def test_logsumexp_of_all_minus_inf_is_minus_inf():
@@ -133,14 +133,14 @@ def test_expand_and_sum_to_shape_are_adjoint(data):
     lead = data.draw(st.lists(st.integers(1, 3), max_size=2), label="lead")
     target = tuple(lead) + tuple(data.draw(st.integers(1, 3)) if s == 1 else s for s in x.shape)
     y = x.expand(target)
-    np.testing.assert_array_equal(y.data, np.broadcast_to(x.data, target))
+    np.testing.assert_array_equal(y._data, np.broadcast_to(x._data, target))
     assert gradcheck(lambda t: t.expand(target), (x,))
     big = data.draw(tensors(shape=target), label="big")
     s = big.sum_to_shape(x.shape)
     assert s.shape == x.shape
     assert gradcheck(lambda t: t.sum_to_shape(x.shape), (big,))
     # <expand(x), g> == <x, sum_to_shape(g)>
-    np.testing.assert_allclose(np.sum(y.data * big.data), np.sum(x.data * s.data), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(y._data * big._data), np.sum(x._data * s._data), rtol=1e-10)
 
 
 def test_expand_with_minus_one_keeps_size():
@@ -158,10 +158,10 @@ def test_max_min_over_dim_return_values_and_indices(data):
         values, indices = getattr(x, method)(dim, keepdim=keepdim)
         r = getattr(x, method)(dim=dim, keepdim=keepdim)
         assert r.values is r[0] and r.indices is r[1]
-        np.testing.assert_array_equal(values.data, npfn(x.data, axis=dim, keepdims=keepdim))
-        np.testing.assert_array_equal(indices.data, nparg(x.data, axis=dim, keepdims=keepdim))
+        np.testing.assert_array_equal(values._data, npfn(x._data, axis=dim, keepdims=keepdim))
+        np.testing.assert_array_equal(indices._data, nparg(x._data, axis=dim, keepdims=keepdim))
         assert indices.dtype == np.int64 and not indices.requires_grad
-        if _no_ties(x.data, dim):
+        if _no_ties(x._data, dim):
             assert gradcheck(lambda t: getattr(t, method)(dim, keepdim=keepdim)[0], (x,))
 
 
@@ -178,9 +178,9 @@ def test_max_dim_gradient_goes_to_the_first_extremum(data):
     g = data.draw(tensors(shape=values.shape, requires_grad=False), label="g")
     values.backward(g)
     expected = np.zeros(x.shape)
-    np.put_along_axis(expected, np.expand_dims(idx.data, dim), np.expand_dims(g.data, dim),
+    np.put_along_axis(expected, np.expand_dims(idx._data, dim), np.expand_dims(g._data, dim),
                       axis=dim)
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad._data, expected)
 
 
 @pytest.mark.parametrize("method", ["amax", "amin", "max", "min"])
@@ -198,31 +198,31 @@ def test_value_only_max_min_share_gradient_among_ties(method, data):
     g = data.draw(tensors(shape=y.shape, requires_grad=False), label="g")
     y.backward(g)
     red = np.max if method in ("amax", "max") else np.min
-    ext = red(x.data, axis=dim, keepdims=True)
-    mask = x.data == ext
+    ext = red(x._data, axis=dim, keepdims=True)
+    mask = x._data == ext
     count = mask.sum(axis=dim, keepdims=True)
-    g_keep = g.data if keepdim or dim is None else np.expand_dims(g.data, dim)
+    g_keep = g._data if keepdim or dim is None else np.expand_dims(g._data, dim)
     g_keep = np.reshape(g_keep, np.shape(ext))
-    np.testing.assert_allclose(x.grad.data, mask * g_keep / count, atol=1e-12)
+    np.testing.assert_allclose(x.grad._data, mask * g_keep / count, atol=1e-12)
 
 
 def test_full_max_ties_example():
     x = Tensor(np.array([1.0, 3.0, 3.0, 0.0]), requires_grad=True)
     x.max().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(x.grad._data, [0.0, 0.5, 0.5, 0.0])
     x.grad = None
     x.amax(0).backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(x.grad._data, [0.0, 0.5, 0.5, 0.0])
     x.grad = None
     x.max(0).values.backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x.grad._data, [0.0, 1.0, 0.0, 0.0])
 
 
 def test_argmax_argmin():
     x = Tensor(np.array([[1.0, 5.0, 5.0], [7.0, 0.0, 7.0]]), requires_grad=True)
     assert x.argmax().item() == 3
-    np.testing.assert_array_equal(x.argmax(dim=1).data, [1, 0])
-    np.testing.assert_array_equal(x.argmin(dim=0, keepdim=True).data, [[0, 1, 0]])
+    np.testing.assert_array_equal(x.argmax(dim=1)._data, [1, 0])
+    np.testing.assert_array_equal(x.argmin(dim=0, keepdim=True)._data, [[0, 1, 0]])
     assert not x.argmax(1).requires_grad
 
 
@@ -273,6 +273,6 @@ def test_softmax_dim_out_of_range():
 
 def test_functional_forms():
     x = Tensor(np.arange(6.0).reshape(2, 3))
-    np.testing.assert_array_equal(A.sum(x, 1).data, [3.0, 12.0])
-    np.testing.assert_array_equal(A.amax(x, dim=0).data, [3.0, 4.0, 5.0])
-    np.testing.assert_allclose(A.softmax(x, 1).data.sum(1), [1.0, 1.0])
+    np.testing.assert_array_equal(A.sum(x, 1)._data, [3.0, 12.0])
+    np.testing.assert_array_equal(A.amax(x, dim=0)._data, [3.0, 4.0, 5.0])
+    np.testing.assert_allclose(A.softmax(x, 1)._data.sum(1), [1.0, 1.0])

@@ -13,13 +13,13 @@ def test_sigmoid_circuit_exact():
     w0, x0, w1, x1, w2 = map(Scalar, (2.0, -1.0, -3.0, -2.0, -3.0))
     f = 1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
     f.backward()
-    assert round(f.data, 2) == 0.73
-    assert [round(v.grad.data, 2) for v in (w0, x0, w1, x1, w2)] == [-0.20, 0.39, -0.39, -0.59,
+    assert round(f._data, 2) == 0.73
+    assert [round(v.grad._data, 2) for v in (w0, x0, w1, x1, w2)] == [-0.20, 0.39, -0.39, -0.59,
                                                                       0.20]
     s = 1 / (1 + math.exp(-1.0))
     ds = s * (1 - s)  # the sigmoid gate's local gradient, times each input's multiplier
     for v, mult in ((w0, -1.0), (x0, 2.0), (w1, -2.0), (x1, -3.0), (w2, 1.0)):
-        assert v.grad.data == pytest.approx(ds * mult, rel=1e-12)
+        assert v.grad._data == pytest.approx(ds * mult, rel=1e-12)
 
 
 def test_scalar_grad_is_a_scalar_and_ops_record_nodes():
@@ -27,7 +27,7 @@ def test_scalar_grad_is_a_scalar_and_ops_record_nodes():
     c = a * b + a
     assert isinstance(c, Scalar) and c.grad_fn.name == "Add" and not c.is_leaf
     c.backward()
-    assert isinstance(a.grad, Scalar) and a.grad.data == -1.0 and b.grad.data == 3.0
+    assert isinstance(a.grad, Scalar) and a.grad._data == -1.0 and b.grad._data == 3.0
 
 
 def test_python_numbers_on_either_side():
@@ -35,7 +35,7 @@ def test_python_numbers_on_either_side():
     cases = [(x + 1, 3.0), (1 + x, 3.0), (x - 1, 1.0), (1 - x, -1.0), (x * 3, 6.0),
              (3 * x, 6.0), (x / 4, 0.5), (4 / x, 2.0), (x ** 3, 8.0), (2 ** x, 4.0), (-x, -2.0)]
     for y, value in cases:
-        assert isinstance(y, Scalar) and y.data == pytest.approx(value)
+        assert isinstance(y, Scalar) and y._data == pytest.approx(value)
 
 
 def test_scalar_with_tensor_raises():
@@ -50,10 +50,10 @@ def test_scalar_with_tensor_raises():
 def test_kinks_follow_torch(value, relu_grad, abs_grad):
     x = Scalar(value)
     x.relu().backward()
-    assert x.grad.data == relu_grad
+    assert x.grad._data == relu_grad
     y = Scalar(value)
     y.abs().backward()
-    assert y.grad.data == abs_grad
+    assert y.grad._data == abs_grad
 
 
 def test_comparisons():
@@ -72,14 +72,14 @@ def test_scalar_engine_semantics():
     h = x.tanh()
     y = h * h + h
     y.backward(retain_graph=True)
-    g = x.grad.data
+    g = x.grad._data
     y.backward()
-    assert x.grad.data == pytest.approx(2 * g)
+    assert x.grad._data == pytest.approx(2 * g)
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.backward()
     seen = []
     z = Scalar(2.0)
-    z.register_hook(lambda gr: seen.append(gr.data))
+    z.register_hook(lambda gr: seen.append(gr._data))
     (z * 5).backward()
     assert seen == [5.0]
     with A.no_grad():
@@ -90,9 +90,9 @@ def test_scalar_create_graph_second_derivative():
     x = Scalar(0.7)
     y = x ** 3
     (g,) = A.grad(y, x, create_graph=True)
-    assert g.data == pytest.approx(3 * 0.49)
+    assert g._data == pytest.approx(3 * 0.49)
     g.backward()
-    assert x.grad.data == pytest.approx(6 * 0.7)
+    assert x.grad._data == pytest.approx(6 * 0.7)
 
 
 def test_deep_scalar_chain():
@@ -101,7 +101,7 @@ def test_deep_scalar_chain():
     for _ in range(20_000):
         y = y * 1.0001
     y.backward()
-    assert x.grad.data == pytest.approx(1.0001 ** 20_000, rel=1e-9)
+    assert x.grad._data == pytest.approx(1.0001 ** 20_000, rel=1e-9)
 
 
 # ------------------------------------------------------------------ Scalar == 0-d Tensor
@@ -151,11 +151,11 @@ def test_scalar_graph_matches_tensor_graph(program, a, b):
     ta = Tensor(np.array(a), requires_grad=True)
     tb = Tensor(np.array(b), requires_grad=True)
     s, t = _run(program, sa, sb), _run(program, ta, tb)
-    assert s.data == pytest.approx(t.item(), rel=1e-9, abs=1e-12)
+    assert s._data == pytest.approx(t.item(), rel=1e-9, abs=1e-12)
     s.backward()
     t.backward()
     for sv, tv in ((sa, ta), (sb, tb)):
-        sg = 0.0 if sv.grad is None else sv.grad.data
+        sg = 0.0 if sv.grad is None else sv.grad._data
         tg = 0.0 if tv.grad is None else tv.grad.item()
         assert sg == pytest.approx(tg, rel=1e-9, abs=1e-12)
 
@@ -187,10 +187,10 @@ def test_scalar_mlp_matches_tensor_mlp(seed, sizes):
     t_loss = ((tW2 @ h + tb2 - target) ** 2).sum()
     t_loss.backward()
 
-    assert s_loss.data == pytest.approx(t_loss.item(), rel=1e-10)
-    np.testing.assert_allclose([[w.grad.data for w in row] for row in sW1], tW1.grad.data,
+    assert s_loss._data == pytest.approx(t_loss.item(), rel=1e-10)
+    np.testing.assert_allclose([[w.grad._data for w in row] for row in sW1], tW1.grad._data,
                                rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose([b.grad.data for b in sb1], tb1.grad.data, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose([[w.grad.data for w in row] for row in sW2], tW2.grad.data,
+    np.testing.assert_allclose([b.grad._data for b in sb1], tb1.grad._data, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([[w.grad._data for w in row] for row in sW2], tW2.grad._data,
                                rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose([b.grad.data for b in sb2], tb2.grad.data, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([b.grad._data for b in sb2], tb2.grad._data, rtol=1e-9, atol=1e-12)

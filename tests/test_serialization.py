@@ -16,7 +16,7 @@ from nn.serialization import FORMAT_VERSION, load, save
 def assert_same(a, b):
     """Equal structure, types, dtypes and values."""
     if isinstance(a, Tensor):
-        a = a.data
+        a = a._data
     if isinstance(a, np.ndarray):
         assert isinstance(b, np.ndarray)
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -110,13 +110,54 @@ def test_non_native_byte_order_and_non_contiguous(tmp_path):
     assert_same({"be": big_endian, "strided": strided}, out)
 
 
-def test_manifest_content(tmp_path):
+def test_file_is_safetensors_with_metadata(tmp_path):
     save({"a": {"w": np.ones((2, 3), np.float32)}, "epoch": 3}, tmp_path / "x")
-    with np.load(tmp_path / "x", allow_pickle=False) as z:
-        manifest = json.loads(z["__manifest__"].tobytes().decode())
-    assert manifest["format"] == "ndgrad.state" and manifest["version"] == FORMAT_VERSION
-    (entry,) = manifest["arrays"]
-    assert entry["path"] == ["a", "w"] and entry["shape"] == [2, 3] and entry["dtype"] == "<f4"
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "x"), framework="numpy") as f:
+        meta = f.metadata()
+        assert list(f.keys()) == ["a/w"] and f.get_tensor("a/w").dtype == np.float32
+    assert meta["ndgrad.format"] == "ndgrad.state"
+    assert meta["ndgrad.version"] == str(FORMAT_VERSION)
+    tree = json.loads(meta["ndgrad.tree"])
+    assert tree["__dict__"][1] == ["epoch", 3]
+
+
+def test_flat_state_dict_keeps_its_keys(tmp_path):
+    from safetensors.numpy import load_file
+    sd = {"fc.weight": np.ones((2, 3), np.float32), "bn.num_batches_tracked": np.array(4)}
+    save(sd, tmp_path / "m.safetensors")
+    plain = load_file(str(tmp_path / "m.safetensors"))
+    assert sorted(plain) == sorted(sd) and plain["bn.num_batches_tracked"].shape == ()
+
+
+def test_plain_safetensors_file_loads_as_flat_dict(tmp_path):
+    from safetensors.numpy import save_file
+    save_file({"w": np.arange(3.0), "b": np.zeros(2, np.float32)}, str(tmp_path / "p"),
+              metadata={"format": "pt"})
+    out = load(tmp_path / "p")
+    assert sorted(out) == ["b", "w"] and out["w"].flags.writeable
+
+
+def test_legacy_npz_loads_with_one_warning(tmp_path, monkeypatch):
+    from nn import _legacy_npz
+    ckpt = {"model": {"w": np.ones((2, 2), np.float32)}, "epoch": 2, "s": np.int64(4)}
+    _legacy_npz.save_npz(ckpt, tmp_path / "old.npz")
+    monkeypatch.setattr(serialization, "_warned_legacy", False)
+    with pytest.warns(UserWarning, match="old .npz checkpoint format.*safetensors"):
+        assert_same(ckpt, load(tmp_path / "old.npz"))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_same(ckpt, load(tmp_path / "old.npz"))     # told once only
+    save(load(tmp_path / "old.npz"), tmp_path / "old.npz")  # re-saving upgrades
+    assert (tmp_path / "old.npz").read_bytes()[8:9] == b"{"
+
+
+def test_map_location(tmp_path):
+    save({"w": np.ones(2)}, tmp_path / "x")
+    assert load(tmp_path / "x", map_location="cpu")["w"].shape == (2,)
+    with pytest.raises(ValueError, match="map_location='cuda:0'.*CPU"):
+        load(tmp_path / "x", map_location="cuda:0")
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -141,23 +182,39 @@ def test_save_replaces_an_existing_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]
 
 
+class _HalfWriter:
+    """A file whose write() writes half of the data, then fails with ``error``."""
+
+    def __init__(self, f, error):
+        self.f, self.error = f, error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+    def write(self, data):
+        self.f.write(data[:len(data) // 2])
+        raise self.error
+
+
+def _break_writes(monkeypatch, error):
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(serialization.os, "fdopen",
+                        lambda fd, mode: _HalfWriter(real_fdopen(fd, mode), error))
+
+
 def test_failed_save_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     path = tmp_path / "ckpt.npz"
     save({"v": np.arange(3)}, path)
     before = path.read_bytes()
-
-    real_savez = np.savez
-
-    def savez_then_crash(file, *args, **kwargs):
-        file.write(b"PK\x03\x04 half of an archive")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(serialization.np, "savez", savez_then_crash)
-    with pytest.raises(OSError, match="disk full"):
-        save({"v": np.arange(1000)}, path)
+    with monkeypatch.context() as m:
+        _break_writes(m, OSError("disk full"))
+        with pytest.raises(OSError, match="disk full"):
+            save({"v": np.arange(1000)}, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]
-    monkeypatch.setattr(serialization.np, "savez", real_savez)
     assert_same({"v": np.arange(3)}, load(path))
 
 
@@ -177,10 +234,7 @@ def test_failed_fsync_or_rename_leaves_no_temp(tmp_path, monkeypatch):
 
 
 def test_interrupted_save_of_a_new_file_leaves_nothing(tmp_path, monkeypatch):
-    def interrupted(file, *args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(serialization.np, "savez", interrupted)
+    _break_writes(monkeypatch, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         save({"v": np.arange(3)}, tmp_path / "new.npz")
     assert list(tmp_path.iterdir()) == []

@@ -17,10 +17,10 @@ def test_getitem_matches_numpy_and_gradchecks(data):
     x = data.draw(tensors(dtype=float_dtypes()), label="x")
     idx = data.draw(index_expressions(x.shape), label="index")
     y = x[idx]
-    expected = x.data[idx]
+    expected = x._data[idx]
     assert y.shape == expected.shape and y.dtype == x.dtype
-    np.testing.assert_array_equal(y.data, expected)
-    x64 = Tensor(x.data.astype(np.float64), requires_grad=True)
+    np.testing.assert_array_equal(y._data, expected)
+    x64 = Tensor(x._data.astype(np.float64), requires_grad=True)
     assert gradcheck(lambda t: t[idx], (x64,))
 
 
@@ -32,8 +32,8 @@ def test_getitem_backward_accumulates_repeated_indices(data):
     g = data.draw(tensors(shape=y.shape, requires_grad=False), label="g")
     y.backward(g)
     expected = np.zeros(x.shape)
-    np.add.at(expected, idx, g.data)
-    np.testing.assert_allclose(x.grad.data, expected, atol=1e-12)
+    np.add.at(expected, idx, g._data)
+    np.testing.assert_allclose(x.grad._data, expected, atol=1e-12)
 
 
 @given(data=st.data())
@@ -45,15 +45,15 @@ def test_getitem_second_derivative(data):
 
 def test_getitem_accepts_tensor_list_and_bool_tensor_indices():
     x = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
-    np.testing.assert_array_equal(x[Tensor(np.array([2, 0, 2]))].data, x.data[[2, 0, 2]])
-    np.testing.assert_array_equal(x[[1, 1]].data, x.data[[1, 1]])
+    np.testing.assert_array_equal(x[Tensor(np.array([2, 0, 2]))]._data, x._data[[2, 0, 2]])
+    np.testing.assert_array_equal(x[[1, 1]]._data, x._data[[1, 1]])
     mask = x > 5
-    np.testing.assert_array_equal(x[mask].data, x.data[x.data > 5])
+    np.testing.assert_array_equal(x[mask]._data, x._data[x._data > 5])
     x[[0, 0, 2], 1:3].sum().backward()
     expected = np.zeros((3, 4))
     expected[0, 1:3] = 2
     expected[2, 1:3] = 1
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad._data, expected)
 
 
 def test_getitem_scalar_index_and_iteration():
@@ -61,7 +61,7 @@ def test_getitem_scalar_index_and_iteration():
     rows = list(x)
     assert len(rows) == 2 and rows[1].shape == (3,)
     (rows[0] * 2 + rows[1]).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[2.0] * 3, [1.0] * 3])
+    np.testing.assert_array_equal(x.grad._data, [[2.0] * 3, [1.0] * 3])
     assert x[1, 2].item() == 5.0
 
 
@@ -104,7 +104,7 @@ def test_reshape_and_view(data):
     target, spelled = data.draw(_reshape_targets(x.shape), label="target")
     y = x.reshape(spelled)
     assert y.shape == target
-    np.testing.assert_array_equal(y.data, x.data.reshape(target))
+    np.testing.assert_array_equal(y._data, x._data.reshape(target))
     assert x.view(*target).shape == target
     assert gradcheck(lambda t: t.reshape(spelled), (x,))
 
@@ -114,16 +114,16 @@ def test_permute_transpose_T(data):
     x = data.draw(tensors(min_dims=1), label="x")
     perm = data.draw(st.permutations(range(x.ndim)), label="perm")
     spelled = [p - x.ndim if data.draw(st.booleans()) else p for p in perm]
-    np.testing.assert_array_equal(x.permute(*spelled).data, np.transpose(x.data, perm))
+    np.testing.assert_array_equal(x.permute(*spelled)._data, np.transpose(x._data, perm))
     assert gradcheck(lambda t: t.permute(spelled), (x,))
     d0 = data.draw(st.integers(-x.ndim, x.ndim - 1))
     d1 = data.draw(st.integers(-x.ndim, x.ndim - 1))
-    np.testing.assert_array_equal(x.transpose(d0, d1).data, np.swapaxes(x.data, d0, d1))
+    np.testing.assert_array_equal(x.transpose(d0, d1)._data, np.swapaxes(x._data, d0, d1))
     assert gradcheck(lambda t: t.transpose(d0, d1), (x,))
-    np.testing.assert_array_equal(x.T.data, x.data.T)
+    np.testing.assert_array_equal(x.T._data, x._data.T)
     assert gradcheck(lambda t: t.T, (x,))
     if x.ndim >= 2:
-        np.testing.assert_array_equal(x.mT.data, np.swapaxes(x.data, -1, -2))
+        np.testing.assert_array_equal(x.mT._data, np.swapaxes(x._data, -1, -2))
 
 
 @given(data=st.data())
@@ -142,9 +142,9 @@ def test_flatten_squeeze_unsqueeze(data):
             x.flatten(s, e)
     assert x.squeeze().shape == tuple(n for n in x.shape if n != 1)
     d = data.draw(st.integers(-x.ndim, x.ndim - 1))
-    assert x.squeeze(d).shape == (np.squeeze(x.data, d).shape if x.shape[d] == 1 else x.shape)
+    assert x.squeeze(d).shape == (np.squeeze(x._data, d).shape if x.shape[d] == 1 else x.shape)
     u = data.draw(st.integers(-x.ndim - 1, x.ndim))
-    assert x.unsqueeze(u).shape == np.expand_dims(x.data, u).shape
+    assert x.unsqueeze(u).shape == np.expand_dims(x._data, u).shape
     assert gradcheck(lambda t: t.unsqueeze(u).squeeze(), (x,))
 
 
@@ -163,7 +163,7 @@ def test_cat(data):
                             requires_grad=data.draw(st.booleans()) or i == 0))
           for i, n in enumerate(sizes)]
     y = A.cat(xs, dim=dim)
-    np.testing.assert_array_equal(y.data, np.concatenate([x.data for x in xs], axis=dim))
+    np.testing.assert_array_equal(y._data, np.concatenate([x._data for x in xs], axis=dim))
     assert gradcheck(lambda *ts: A.cat(ts, dim=dim), xs)
 
 
@@ -174,7 +174,7 @@ def test_stack(data):
     dim = data.draw(st.integers(-len(shape) - 1, len(shape)), label="dim")
     xs = [data.draw(tensors(shape=shape)) for _ in range(k)]
     y = A.stack(xs, dim=dim)
-    np.testing.assert_array_equal(y.data, np.stack([x.data for x in xs], axis=dim))
+    np.testing.assert_array_equal(y._data, np.stack([x._data for x in xs], axis=dim))
     assert gradcheck(lambda *ts: A.stack(ts, dim=dim), xs)
 
 
@@ -185,10 +185,10 @@ def test_split_and_chunk(data):
     n = x.shape[dim]
     size = data.draw(st.integers(1, n + 1), label="size")
     parts = x.split(size, dim=dim)
-    expected = np.split(x.data, list(range(size, n, size)), axis=dim)
+    expected = np.split(x._data, list(range(size, n, size)), axis=dim)
     assert len(parts) == len(expected)
     for p, e in zip(parts, expected):
-        np.testing.assert_array_equal(p.data, e)
+        np.testing.assert_array_equal(p._data, e)
     assert gradcheck(lambda t: t.split(size, dim=dim), (x,))  # several outputs
     sections = data.draw(st.lists(st.integers(0, n), min_size=1, max_size=3).map(
         lambda cuts: np.diff([0] + sorted(cuts) + [n]).tolist()), label="sections")
@@ -197,7 +197,7 @@ def test_split_and_chunk(data):
     assert gradcheck(lambda t: A.split(t, sections, dim=dim), (x,))
     chunks = data.draw(st.integers(1, n))
     cs = x.chunk(chunks, dim)
-    np.testing.assert_array_equal(A.cat(cs, dim).data, x.data)
+    np.testing.assert_array_equal(A.cat(cs, dim)._data, x._data)
 
 
 @given(data=st.data())
@@ -208,7 +208,7 @@ def test_pad(data):
     value = data.draw(st.sampled_from([0.0, -1.5]))
     y = A.pad(x, pad, value=value)
     widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in range(k)][::-1]
-    np.testing.assert_array_equal(y.data, np.pad(x.data, widths, constant_values=value))
+    np.testing.assert_array_equal(y._data, np.pad(x._data, widths, constant_values=value))
     assert gradcheck(lambda t: A.pad(t, pad, value=value), (x,))
     assert gradgradcheck(lambda t: A.pad(t * t, pad, value=value), (x,))
 
@@ -264,7 +264,7 @@ def test_pad_modes_match_numpy_and_gradcheck(mode, np_mode, pads):
     widths = [(0, 0)] * x.ndim
     for k in range(len(pads) // 2):
         widths[x.ndim - 1 - k] = (pads[2 * k], pads[2 * k + 1])
-    np.testing.assert_array_equal(A.pad(t, pads, mode=mode).data, np.pad(x, widths, mode=np_mode))
+    np.testing.assert_array_equal(A.pad(t, pads, mode=mode)._data, np.pad(x, widths, mode=np_mode))
     assert A.gradcheck(lambda z: A.pad(z, pads, mode=mode), (t,))
 
 
@@ -286,5 +286,5 @@ def test_pad_modes_match_torch():
         g = np.random.default_rng(2).standard_normal(yt.shape)
         y.backward(Tensor(g))
         yt.backward(torch.tensor(g))
-        np.testing.assert_allclose(y.data, yt.detach().numpy())
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy())
+        np.testing.assert_allclose(y._data, yt.detach().numpy())
+        np.testing.assert_allclose(a.grad._data, b.grad.numpy())

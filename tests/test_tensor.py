@@ -49,12 +49,12 @@ def test_tensor_copies_but_Tensor_wraps():
     arr = np.array([1.0, 2.0])
     wrapped, copied = Tensor(arr), A.tensor(arr)
     arr[0] = 5.0
-    assert wrapped.data[0] == 5.0 and copied.data[0] == 1.0
+    assert wrapped._data[0] == 5.0 and copied._data[0] == 1.0
 
 
 def test_construct_from_list_of_tensors():
     t = Tensor([Tensor(1.0), Tensor(2.0)])
-    np.testing.assert_array_equal(t.data, [1.0, 2.0])
+    np.testing.assert_array_equal(t._data, [1.0, 2.0])
 
 
 def test_object_data_is_rejected():
@@ -63,12 +63,12 @@ def test_object_data_is_rejected():
 
 
 def test_factories():
-    np.testing.assert_array_equal(A.ones(2, 2).data, np.ones((2, 2)))
-    np.testing.assert_array_equal(A.zeros((3,)).data, np.zeros(3))
-    np.testing.assert_array_equal(A.full((2,), 7.0).data, [7.0, 7.0])
-    np.testing.assert_array_equal(A.eye(2).data, np.eye(2))
+    np.testing.assert_array_equal(A.ones(2, 2)._data, np.ones((2, 2)))
+    np.testing.assert_array_equal(A.zeros((3,))._data, np.zeros(3))
+    np.testing.assert_array_equal(A.full((2,), 7.0)._data, [7.0, 7.0])
+    np.testing.assert_array_equal(A.eye(2)._data, np.eye(2))
     assert A.arange(5).dtype == np.int64 and A.arange(0.0, 1.0, 0.5).dtype == np.float32
-    np.testing.assert_array_equal(A.arange(1, 7, 2).data, [1, 3, 5])
+    np.testing.assert_array_equal(A.arange(1, 7, 2)._data, [1, 3, 5])
     t = A.zeros(2, requires_grad=True)
     assert t.requires_grad and t.is_leaf
     like = A.ones_like(Tensor(np.zeros((2, 1))))
@@ -78,8 +78,8 @@ def test_factories():
     a = A.randn(3, 2)
     A.manual_seed(0)
     b = A.randn(3, 2)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert a.dtype == np.float32 and A.rand(4).data.min() >= 0
+    np.testing.assert_array_equal(a._data, b._data)
+    assert a.dtype == np.float32 and A.rand(4)._data.min() >= 0
 
 
 # ------------------------------------------------------------------ properties
@@ -90,7 +90,7 @@ def test_properties():
     assert x.size(1) == 3 and x.size(-1) == 3 and x.numel() == 6 and len(x) == 2
     assert x.is_leaf and not y.is_leaf and y.requires_grad and y.grad_fn.name == "Mul"
     assert x.grad is None and x.grad_fn is None
-    assert y.detach().numpy() is y.data
+    assert y.detach().numpy() is y._data
     assert y.tolist() == [[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]]
     assert Tensor([[2.5]]).item() == 2.5 and float(Tensor([2.5])) == 2.5
     assert int(Tensor([3])) == 3 and bool(Tensor([1.0])) and not bool(Tensor(0.0))
@@ -113,7 +113,7 @@ def test_item_bool_len_errors():
 
 def test_np_asarray_of_tensor():
     t = Tensor([1.0, 2.0])
-    assert np.asarray(t) is t.data
+    assert np.asarray(t) is t._data
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
 
 
@@ -146,10 +146,10 @@ def test_numbers_and_arrays_on_either_side(op, other_kind):
     other = {"python": 2.0, "numpy_scalar": np.float64(2.0), "ndarray": np.array([2.0, 0.5, 3.0]),
              "list": [2.0, 0.5, 3.0]}[other_kind]
     o = np.asarray(other)
-    for left, right, expected in ((x, other, op(x.data, o)), (other, x, op(o, x.data))):
+    for left, right, expected in ((x, other, op(x._data, o)), (other, x, op(o, x._data))):
         y = op(left, right)
         assert isinstance(y, Tensor), (type(left), type(right))
-        np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+        np.testing.assert_allclose(y._data, expected, rtol=1e-12)
         x.grad = None
         y.sum().backward()
         assert x.grad is not None and x.grad.shape == x.shape
@@ -157,9 +157,9 @@ def test_numbers_and_arrays_on_either_side(op, other_kind):
 
 def test_matmul_with_arrays_on_either_side():
     x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-    np.testing.assert_array_equal((x @ np.ones(3)).data, x.data @ np.ones(3))
-    np.testing.assert_array_equal((np.ones((1, 2)) @ x).data, np.ones((1, 2)) @ x.data)
-    np.testing.assert_array_equal(([1.0, 1.0] @ x).data, np.ones(2) @ x.data)
+    np.testing.assert_array_equal((x @ np.ones(3))._data, x._data @ np.ones(3))
+    np.testing.assert_array_equal((np.ones((1, 2)) @ x)._data, np.ones((1, 2)) @ x._data)
+    np.testing.assert_array_equal(([1.0, 1.0] @ x)._data, np.ones(2) @ x._data)
 
 
 def test_python_scalar_keeps_tensor_dtype():
@@ -170,8 +170,8 @@ def test_python_scalar_keeps_tensor_dtype():
 
 
 def test_bool_tensor_plus_int_promotes_like_torch():
-    np.testing.assert_array_equal((Tensor([True, False]) + 1).data, [2, 1])
-    np.testing.assert_array_equal((Tensor([True, False]) + True).data, [True, True])
+    np.testing.assert_array_equal((Tensor([True, False]) + 1)._data, [2, 1])
+    np.testing.assert_array_equal((Tensor([True, False]) + True)._data, [True, True])
 
 
 @given(data=st.data())
@@ -180,25 +180,25 @@ def test_comparisons_return_bool_tensors_without_grad(data):
     a = data.draw(tensors(shape=sa, elements=st.integers(-2, 2).map(float)))
     b = data.draw(tensors(shape=sb, elements=st.integers(-2, 2).map(float)))
     for op in (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge):
-        for left, right in ((a, b), (a, b.data), (a.data, b), (a, 0.0), (0.0, b)):
+        for left, right in ((a, b), (a, b._data), (a._data, b), (a, 0.0), (0.0, b)):
             r = op(left, right)
             assert isinstance(r, Tensor) and r.dtype == bool and not r.requires_grad
-            np.testing.assert_array_equal(r.data, op(np.asarray(left), np.asarray(right)))
+            np.testing.assert_array_equal(r._data, op(np.asarray(left), np.asarray(right)))
 
 
 def test_logical_operators_on_bool_tensors():
     a, b = Tensor([True, False, True]), Tensor([True, True, False])
-    np.testing.assert_array_equal((a & b).data, [True, False, False])
-    np.testing.assert_array_equal((a | b).data, [True, True, True])
-    np.testing.assert_array_equal((a ^ b).data, [False, True, True])
-    np.testing.assert_array_equal((~a).data, [False, True, False])
-    np.testing.assert_array_equal((Tensor([1, 2]) & 3).data, [1, 2])
+    np.testing.assert_array_equal((a & b)._data, [True, False, False])
+    np.testing.assert_array_equal((a | b)._data, [True, True, True])
+    np.testing.assert_array_equal((a ^ b)._data, [False, True, True])
+    np.testing.assert_array_equal((~a)._data, [False, True, False])
+    np.testing.assert_array_equal((Tensor([1, 2]) & 3)._data, [1, 2])
 
 
 def test_abs_neg_pos():
     x = Tensor(np.array([-1.5, 2.0]), requires_grad=True)
-    np.testing.assert_array_equal(abs(x).data, [1.5, 2.0])
-    np.testing.assert_array_equal((-x).data, [1.5, -2.0])
+    np.testing.assert_array_equal(abs(x)._data, [1.5, 2.0])
+    np.testing.assert_array_equal((-x)._data, [1.5, -2.0])
     assert +x is x
 
 

@@ -16,13 +16,13 @@ from autograd.testing import (broadcastable_shapes, float_dtypes, index_expressi
 def test_tensors_defaults(t):
     assert isinstance(t, Tensor) and t.dtype == np.float64 and t.requires_grad and t.is_leaf
     assert 0 <= t.ndim <= 3 and all(1 <= s <= 4 for s in t.shape)
-    assert np.all((t.data >= -10) & (t.data <= 10)) and t.data.flags.writeable
+    assert np.all((t._data >= -10) & (t._data <= 10)) and t._data.flags.writeable
 
 
 @given(t=tensors(shape=(2, 3), dtype=np.float32, min_value=0.1, max_value=0.7))
 def test_tensors_fixed_shape_dtype_range(t):
     assert t.shape == (2, 3) and t.dtype == np.float32
-    assert np.all((t.data >= np.float32(0.1)) & (t.data <= np.float32(0.7)))
+    assert np.all((t._data >= np.float32(0.1)) & (t._data <= np.float32(0.7)))
 
 
 @given(t=tensors(shape=shapes(min_dims=2, max_dims=2, min_side=2, max_side=2), dtype=None))
@@ -32,7 +32,7 @@ def test_tensors_shape_and_dtype_strategies(t):
 
 @given(t=tensors(distinct=True, min_value=-1, max_value=1, away_from=(0.0,)))
 def test_distinct_and_away_from(t):
-    v = np.sort(t.data.ravel())
+    v = np.sort(t._data.ravel())
     assert np.all(np.diff(v) >= 0.01 - 1e-12)
     assert np.all(np.abs(v) >= 0.01 - 1e-12)
     assert np.all((v >= -1) & (v <= 1))
@@ -40,12 +40,12 @@ def test_distinct_and_away_from(t):
 
 @given(t=tensors(distinct=0.5, min_value=0, max_value=40))
 def test_distinct_gap(t):
-    assert np.all(np.diff(np.sort(t.data.ravel())) >= 0.5 - 1e-12)
+    assert np.all(np.diff(np.sort(t._data.ravel())) >= 0.5 - 1e-12)
 
 
 @given(t=tensors(dtype=np.int64, min_value=-3, max_value=3))
 def test_integer_tensors_do_not_require_grad(t):
-    assert t.dtype == np.int64 and not t.requires_grad and np.all(np.abs(t.data) <= 3)
+    assert t.dtype == np.int64 and not t.requires_grad and np.all(np.abs(t._data) <= 3)
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")

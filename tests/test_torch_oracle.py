@@ -16,7 +16,7 @@ RTOL, ATOL = 1e-9, 1e-11
 
 
 def _arrays(data, *specs):
-    return [data.draw(tensors(requires_grad=False, **spec)).data for spec in specs]
+    return [data.draw(tensors(requires_grad=False, **spec))._data for spec in specs]
 
 
 def compare(data, nd_fn, th_fn, arrays, grad_mask=None, rtol=RTOL, atol=ATOL):
@@ -32,19 +32,19 @@ def compare(data, nd_fn, th_fn, arrays, grad_mask=None, rtol=RTOL, atol=ATOL):
     for n, t in zip(nd_out, th_out):
         t = t.detach().numpy()
         assert n.shape == t.shape, (n.shape, t.shape)
-        np.testing.assert_allclose(n.data, t, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(n._data, t, rtol=rtol, atol=atol)
     pairs = [(n, t) for n, t in zip(nd_out, th_out) if t.requires_grad]
     wrt = [i for i, g in enumerate(grad_mask) if g]
     if not pairs or not wrt:
         return
-    ups = [data.draw(tensors(shape=t.shape, requires_grad=False), label="upstream").data
+    ups = [data.draw(tensors(shape=t.shape, requires_grad=False), label="upstream")._data
            for _, t in pairs]
     nd_grads = A.grad([n for n, _ in pairs], [nd_in[i] for i in wrt],
                       [Tensor(u) for u in ups], allow_unused=True)
     th_grads = torch.autograd.grad([t for _, t in pairs], [th_in[i] for i in wrt],
                                    [torch.tensor(u) for u in ups], allow_unused=True)
     for i, gn, gt in zip(wrt, nd_grads, th_grads):
-        gn = np.zeros(arrays[i].shape) if gn is None else gn.data
+        gn = np.zeros(arrays[i].shape) if gn is None else gn._data
         gt = np.zeros(arrays[i].shape) if gt is None else gt.numpy()
         np.testing.assert_allclose(gn, gt, rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i}")
@@ -101,7 +101,7 @@ def test_binary_broadcasting(name, data):
 @given(data=st.data())
 def test_where(data):
     s = data.draw(broadcastable_shapes(3))
-    cond = data.draw(tensors(shape=s[0], dtype=np.bool_)).data
+    cond = data.draw(tensors(shape=s[0], dtype=np.bool_))._data
     a, b = _arrays(data, dict(shape=s[1]), dict(shape=s[2]))
     compare(data, lambda x, y: A.where(Tensor(cond), x, y),
             lambda x, y: torch.where(torch.tensor(cond), x, y), [a, b])
@@ -177,7 +177,7 @@ def test_max_min_dim_with_ties(method, data):
     keepdim = data.draw(st.booleans())
     nd = getattr(Tensor(x), method)(dim, keepdim=keepdim)
     th = getattr(torch.tensor(x), method)(dim, keepdim=keepdim)
-    np.testing.assert_array_equal(nd.indices.data, th.indices.numpy())
+    np.testing.assert_array_equal(nd.indices._data, th.indices.numpy())
     compare(data, lambda t: getattr(t, method)(dim, keepdim=keepdim)[0],
             lambda t: getattr(t, method)(dim, keepdim=keepdim)[0], [x])
 
@@ -187,7 +187,7 @@ def test_argmax_argmin_with_ties(data):
     (x,) = _arrays(data, dict(TIES, min_dims=1))
     dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
     for m in ("argmax", "argmin"):
-        np.testing.assert_array_equal(getattr(Tensor(x), m)(dim).data,
+        np.testing.assert_array_equal(getattr(Tensor(x), m)(dim)._data,
                                       getattr(torch.tensor(x), m)(dim).numpy())
         assert getattr(Tensor(x), m)().item() == getattr(torch.tensor(x), m)().item()
 
@@ -281,7 +281,7 @@ def test_matmul(data):
 @given(data=st.data())
 def test_double_backward_matches_torch(data):
     (x,) = _arrays(data, dict(max_dims=2, max_side=3, min_value=-2, max_value=2))
-    w = data.draw(tensors(shape=x.shape, requires_grad=False)).data
+    w = data.draw(tensors(shape=x.shape, requires_grad=False))._data
 
     def f(t, lib):
         y = (t.tanh() * t).sum() + (t.sigmoid() * t * t).sum() + t.exp().sum() ** 0.5
@@ -293,7 +293,7 @@ def test_double_backward_matches_torch(data):
     tt = torch.tensor(x, requires_grad=True)
     (hn,) = A.grad(f(tn, A), tn)
     (ht,) = torch.autograd.grad(f(tt, torch), tt)
-    np.testing.assert_allclose(hn.data, ht.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(hn._data, ht.numpy(), rtol=1e-9, atol=1e-11)
 
 
 # --------------------------------------------------------------------------- repr

@@ -88,8 +88,8 @@ def test_checkpoint_reloads_into_fresh_model(digits_run):
     x, _ = nn.data.load_digits("test")
     import autograd
     with autograd.no_grad():
-        np.testing.assert_allclose(model(autograd.tensor(x[:8])).data,
-                                   fresh.eval()(autograd.tensor(x[:8])).data, rtol=1e-6)
+        np.testing.assert_allclose(model(autograd.tensor(x[:8]))._data,
+                                   fresh.eval()(autograd.tensor(x[:8]))._data, rtol=1e-6)
 
 
 def test_png_and_dot(digits_run):

@@ -250,7 +250,7 @@ def test_gradients_after_backward_and_retain_grad():
     assert "grad" not in d.label(d.one("W"))
     loss.backward()
     d = dot(loss, params={"W": W, "b": b})
-    g = W.grad.data
+    g = W.grad._data
     expected = (f"grad ‖·‖ {np.linalg.norm(g.astype(np.float64)):.4g}  "
                 f"min {g.min():.4g}  max {g.max():.4g}")
     assert d.label(d.one("W")) == "W\n(3, 2) float32\n" + expected
@@ -484,7 +484,7 @@ def test_explain_backward_expanded_circuit_and_after_backward(capsys):
         assert float(steps.grads[name]) == pytest.approx(grad, abs=1e-4)
     L.backward()
     for v, name in zip((w0, x0, w1, x1, w2), ("w0", "x0", "w1", "x1", "w2")):
-        assert v.grad.data == pytest.approx(float(steps.grads[name]))
+        assert v.grad._data == pytest.approx(float(steps.grads[name]))
     # after backward freed the graph, the numbers come from what backward left
     again = autograd.explain_backward(L, print_table=False)
     assert not again.replayed
@@ -508,8 +508,8 @@ def test_explain_backward_tensor_table():
     assert "b: (4, 2) → (2,)" in table and "dL/dA = dL/dY · Bᵀ" in table
     assert W.grad is None
     loss.backward()
-    np.testing.assert_allclose(steps.grads["W"].data, W.grad.data, rtol=1e-6)
-    np.testing.assert_allclose(steps.grads["b"].data, b.grad.data, rtol=1e-6)
+    np.testing.assert_allclose(steps.grads["W"]._data, W.grad._data, rtol=1e-6)
+    np.testing.assert_allclose(steps.grads["b"]._data, b.grad._data, rtol=1e-6)
     freed = autograd.explain_backward(loss, params={"W": W, "b": b}, print_table=False)
     assert not freed.replayed
     assert [(s.op, s.upstream_shape, [(i.name, i.shape, i.broadcast_from) for i in s.inputs])
@@ -538,7 +538,7 @@ def test_explain_backward_accumulation_and_custom_functions():
     assert cube.rule == "y = x³;  dL/dx = dL/dy · 3x²"
     uses = [i for s in steps for i in s.inputs if i.name == "x"]
     assert [u.accumulated for u in uses] == [False, True]
-    np.testing.assert_allclose(steps.grads["x"].data, [4.0, 13.0])
+    np.testing.assert_allclose(steps.grads["x"]._data, [4.0, 13.0])
     assert "(+x: added to the gradient" in str(steps)
 
     a = Scalar(3.0, name="a")
@@ -555,7 +555,7 @@ def test_intermediates_named_through_params_and_retained():
     f = dot_.sigmoid()
     dot_.retain_grad()                     # replaces the node's own record of its gradient
     f.backward()
-    assert dot_.grad.data == pytest.approx(0.1966, abs=1e-4)
+    assert dot_.grad._data == pytest.approx(0.1966, abs=1e-4)
     names = {"dot": dot_, "f": f}
     lines = autograd.explain_backward(f, params=names, print_table=False).lines
     assert lines[:2] == ["grad_f = 1.0",

@@ -8,12 +8,16 @@ min <= x <= max, maximum/minimum give half to each side when x == y.
 import numpy as np
 
 from ..function import Function
+from .dtypes import as_float, promoted
 
 
 class Add(Function):
     """y = a + b;  dL/da = dL/dy,  dL/db = dL/dy"""
+    backward_rule = "dL/da = dL/dy,  dL/db = dL/dy"
+
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promoted(a, b)
         return a + b
 
     @staticmethod
@@ -23,8 +27,11 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b;  dL/da = dL/dy,  dL/db = -dL/dy"""
+    backward_rule = "dL/da = dL/dy,  dL/db = -dL/dy"
+
     @staticmethod
     def forward(ctx, a, b):
+        a, b = promoted(a, b)
         return a - b
 
     @staticmethod
@@ -34,9 +41,12 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a · b;  dL/da = dL/dy · b,  dL/db = dL/dy · a"""
+    backward_rule = "dL/da = dL/dy · b,  dL/db = dL/dy · a"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        a, b = promoted(a, b)
         return a * b
 
     @staticmethod
@@ -48,9 +58,12 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy · a / b²"""
+    backward_rule = "dL/da = dL/dy / b,  dL/db = -dL/dy · a / b²"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        a, b = promoted(as_float(a), as_float(b))  # int / int is float32, as in torch
         return a / b
 
     @staticmethod
@@ -64,6 +77,8 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x;  dL/dx = -dL/dy"""
+    backward_rule = "dL/dx = -dL/dy"
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -75,9 +90,17 @@ class Neg(Function):
 
 class PowScalar(Function):
     """y = x ** p for a constant p;  dL/dx = dL/dy · p · x^(p-1)  (0 when p == 0)"""
+    backward_rule = "dL/dx = dL/dy · p·x^(p-1)"
+
     @staticmethod
     def forward(ctx, x, exponent):
         ctx.save_for_backward(x)
+        if type(x) is np.ndarray and x.dtype.kind in "biu":
+            if isinstance(exponent, float):
+                x = as_float(x)  # int ** 0.5 is float32, as in torch
+            elif exponent < 0:
+                raise RuntimeError(f"Integers to negative integer powers are not allowed "
+                                   f"(pow: {x.dtype} tensor of shape {x.shape} ** {exponent})")
         return x ** exponent
 
     @staticmethod
@@ -98,9 +121,11 @@ class Pow(Function):
 
     As in PyTorch, the exponent's gradient is 0 where a == 0 and b >= 0.
     """
+    backward_rule = "dL/da = dL/dy · b·a^(b-1),  dL/db = dL/dy · y·ln a"
+
     @staticmethod
     def forward(ctx, a, b):
-        y = a ** b
+        y = np.power(*promoted(a, b)) if type(a) is np.ndarray else a ** b
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -112,11 +137,11 @@ class Pow(Function):
         # Masks from the raw values (arrays, or floats for Scalar): constants in any case.
         if da:
             # 0 · 0^-1 would be nan: mask only that point, so d(ga)/db stays right at b == 0
-            undefined = (b.data == 0) & (a.data == 0)
+            undefined = (b._data == 0) & (a._data == 0)
             with np.errstate(divide="ignore", invalid="ignore"):  # 0^-1: masked just below
                 ga = Where.apply(undefined, grad * 0.0, grad * (b * a ** (b - 1.0)))
         if db:
-            zero_base = (a.data == 0) & (b.data >= 0)  # d(0^b)/db taken as 0, as PyTorch does
+            zero_base = (a._data == 0) & (b._data >= 0)  # d(0^b)/db taken as 0, as PyTorch does
             safe_a = Where.apply(zero_base, a * 0.0 + 1.0, a)
             gb = Where.apply(zero_base, grad * 0.0, grad * y * safe_a.log())
         return ga, gb
@@ -124,9 +149,11 @@ class Pow(Function):
 
 class Exp(Function):
     """y = eˣ;  dL/dx = dL/dy · y"""
+    backward_rule = "dL/dx = dL/dy · y"
+
     @staticmethod
     def forward(ctx, x):
-        y = np.exp(x)
+        y = np.exp(as_float(x))
         ctx.save_for_backward(y)
         return y
 
@@ -138,10 +165,12 @@ class Exp(Function):
 
 class Log(Function):
     """y = ln x;  dL/dx = dL/dy / x"""
+    backward_rule = "dL/dx = dL/dy / x"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.log(x)
+        return np.log(as_float(x))
 
     @staticmethod
     def backward(ctx, grad):
@@ -151,9 +180,11 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = √x;  dL/dx = dL/dy / (2y)"""
+    backward_rule = "dL/dx = dL/dy / (2y)"
+
     @staticmethod
     def forward(ctx, x):
-        y = np.sqrt(x)
+        y = np.sqrt(as_float(x))
         ctx.save_for_backward(y)
         return y
 
@@ -165,9 +196,11 @@ class Sqrt(Function):
 
 class Tanh(Function):
     """y = tanh x;  dL/dx = dL/dy · (1 - y²)"""
+    backward_rule = "dL/dx = dL/dy · (1 - y²)"
+
     @staticmethod
     def forward(ctx, x):
-        y = np.tanh(x)
+        y = np.tanh(as_float(x))
         ctx.save_for_backward(y)
         return y
 
@@ -187,9 +220,11 @@ def _sigmoid(x):
 
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ);  dL/dx = dL/dy · y · (1 - y)"""
+    backward_rule = "dL/dx = dL/dy · y·(1 - y)"
+
     @staticmethod
     def forward(ctx, x):
-        y = _sigmoid(x)
+        y = _sigmoid(as_float(x))
         ctx.save_for_backward(y)
         return y
 
@@ -201,6 +236,8 @@ class Sigmoid(Function):
 
 class Relu(Function):
     """y = max(x, 0);  dL/dx = dL/dy · [x > 0]   (so relu'(0) = 0)"""
+    backward_rule = "dL/dx = dL/dy · [x > 0]"
+
     @staticmethod
     def forward(ctx, x):
         y = np.maximum(x, 0) if isinstance(x, np.ndarray) else (x if x > 0 else 0.0)
@@ -215,6 +252,8 @@ class Relu(Function):
 
 class ReluBackward(Function):
     """g = dL/dy · [y > 0] (relu's backward as one op; its derivative in dL/dy is the same mask)"""
+    backward_rule = "dL/dgrad = dL/dy · [y > 0]  (no gradient for y)"
+
     @staticmethod
     def forward(ctx, grad, y):
         ctx.save_for_backward(y)
@@ -234,6 +273,8 @@ class ReluBackward(Function):
 
 class Abs(Function):
     """y = |x|;  dL/dx = dL/dy · sign(x)   (so abs'(0) = 0)"""
+    backward_rule = "dL/dx = dL/dy · sign(x)"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -247,6 +288,8 @@ class Abs(Function):
 
 class Sign(Function):
     """y = sign(x); its derivative is 0 wherever it exists."""
+    backward_rule = "dL/dx = 0"
+
     @staticmethod
     def forward(ctx, x):
         return np.sign(x)
@@ -258,6 +301,8 @@ class Sign(Function):
 
 class Clamp(Function):
     """y = min(max(x, lo), hi);  dL/dx = dL/dy · [lo <= x <= hi]"""
+    backward_rule = "dL/dx = dL/dy · [min ≤ x ≤ max]"
+
     @staticmethod
     def forward(ctx, x, min=None, max=None):
         ctx.save_for_backward(x)
@@ -278,13 +323,14 @@ class Clamp(Function):
 class Maximum(Function):
     """y = max(a, b) elementwise; on a tie each side gets half the gradient:
     dL/da = dL/dy · ([a > b] + ½[a == b]),  dL/db = dL/dy - dL/da"""
+    backward_rule = "dL/da = dL/dy · ([a > b] + ½[a = b]),  dL/db = dL/dy · ([b > a] + ½[a = b])"
     pick = staticmethod(np.maximum)
     wins = staticmethod(lambda a, b: a > b)  # where a is the result
 
     @classmethod
     def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
-        return cls.pick(a, b)
+        return cls.pick(*promoted(a, b))
 
     @staticmethod
     def backward(ctx, grad):
@@ -296,16 +342,19 @@ class Maximum(Function):
 
 class Minimum(Maximum):
     """y = min(a, b) elementwise; on a tie each side gets half the gradient."""
+    backward_rule = "dL/da = dL/dy · ([a < b] + ½[a = b]),  dL/db = dL/dy · ([b < a] + ½[a = b])"
     pick = staticmethod(np.minimum)
     wins = staticmethod(lambda a, b: a < b)
 
 
 class Where(Function):
     """y = cond ? a : b;  dL/da = dL/dy · cond,  dL/db = dL/dy · (1 - cond)"""
+    backward_rule = "dL/da = dL/dy · cond,  dL/db = dL/dy · (1 - cond)"
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        return np.where(cond, a, b)
+        return np.where(cond, *promoted(a, b))
 
     @staticmethod
     def backward(ctx, grad):
@@ -319,6 +368,8 @@ class Where(Function):
 
 class Cast(Function):
     """y = x converted to another float dtype; the gradient converts back."""
+    backward_rule = "dL/dx = dL/dy cast back to x's dtype"
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype

@@ -11,6 +11,8 @@ from ..function import Function
 
 
 class MatMul(Function):
+    backward_rule = "dL/da = dL/dy @ bᵀ,  dL/db = aᵀ @ dL/dy"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)

@@ -47,6 +47,8 @@ def _expand_back(grad, ctx):
 
 class Sum(Function):
     """y = Σ x over dims;  dL/dx = dL/dy broadcast back over the summed dims"""
+    backward_rule = "dL/dx = dL/dy broadcast back over the summed dims"
+
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim, "sum")
@@ -59,6 +61,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = mean of x over dims;  dL/dx = dL/dy / n broadcast back"""
+    backward_rule = "dL/dx = dL/dy / n broadcast back over the reduced dims"
+
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim, "mean")
@@ -72,6 +76,8 @@ class Mean(Function):
 
 class SumToShape(Function):
     """Sum over broadcast axes so the result has ``shape`` (the adjoint of expand)."""
+    backward_rule = "dL/dx = dL/dy expanded back to x's shape"
+
     @staticmethod
     def forward(ctx, x, shape):
         lead = x.ndim - len(shape)
@@ -93,6 +99,8 @@ class SumToShape(Function):
 
 class Expand(Function):
     """y = x broadcast to ``shape`` (a read-only view);  dL/dx = dL/dy summed back"""
+    backward_rule = "dL/dx = Σ dL/dy over the expanded dims"
+
     @staticmethod
     def forward(ctx, x, shape):
         try:
@@ -108,6 +116,7 @@ class Expand(Function):
 class AMax(Function):
     """y = max of x over dims; ties share the gradient evenly:
     dL/dx = dL/dy · [x == y] / (number of maxima)"""
+    backward_rule = "dL/dx = dL/dy · [x = y] / (number of maxima)"
     reduce = staticmethod(np.max)
 
     @classmethod
@@ -130,11 +139,14 @@ class AMax(Function):
 
 class AMin(AMax):
     """y = min of x over dims; ties share the gradient evenly (as AMax)."""
+    backward_rule = "dL/dx = dL/dy · [x = y] / (number of minima)"
     reduce = staticmethod(np.min)
 
 
 class Var(Function):
     """y = Σ (x - mean)² / (n - correction);  dL/dx = dL/dy · 2 (x - mean) / (n - correction)"""
+    backward_rule = "dL/dx = dL/dy · 2(x - mean) / (n - correction)"
+
     @staticmethod
     def forward(ctx, x, dim=None, correction=1, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim, "var")
@@ -157,6 +169,8 @@ class Var(Function):
 
 class LogSumExp(Function):
     """y = log Σ exp(x) (stable: shift by the max);  dL/dx = dL/dy · softmax(x)"""
+    backward_rule = "dL/dx = dL/dy · softmax(x)"
+
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim, "logsumexp")
@@ -178,6 +192,8 @@ class LogSumExp(Function):
 
 class Softmax(Function):
     """y = exp(x - max) / Σ exp(x - max);  dL/dx = y · (dL/dy - Σ dL/dy · y)"""
+    backward_rule = "dL/dx = y · (dL/dy - Σ dL/dy · y)"
+
     @staticmethod
     def forward(ctx, x, dim):
         e = np.exp(x - np.max(x, axis=dim, keepdims=True))
@@ -194,6 +210,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x);  dL/dx = dL/dy - softmax(x) · Σ dL/dy"""
+    backward_rule = "dL/dx = dL/dy - softmax(x) · Σ dL/dy"
+
     @staticmethod
     def forward(ctx, x, dim):
         shifted = x - np.max(x, axis=dim, keepdims=True)

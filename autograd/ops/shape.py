@@ -5,10 +5,13 @@ back to where each element came from.
 import numpy as np
 
 from ..function import Function
+from .dtypes import result_type
 
 
 class Reshape(Function):
     """y = x viewed with a new shape;  dL/dx = dL/dy reshaped back"""
+    backward_rule = "dL/dx = dL/dy reshaped to x's shape"
+
     @staticmethod
     def forward(ctx, x, shape):
         try:
@@ -25,6 +28,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with axes reordered;  dL/dx = dL/dy with the inverse permutation"""
+    backward_rule = "dL/dx = dL/dy permuted back (inverse permutation)"
+
     @staticmethod
     def forward(ctx, x, dims):
         if sorted(dims) != list(range(x.ndim)):
@@ -39,6 +44,8 @@ class Permute(Function):
 
 class Transpose(Function):
     """y = x with two axes swapped;  dL/dx = dL/dy with them swapped back"""
+    backward_rule = "dL/dx = dL/dy with the two axes swapped back"
+
     @staticmethod
     def forward(ctx, x, dim0, dim1):
         return np.swapaxes(x, dim0, dim1)
@@ -56,6 +63,8 @@ def _has_advanced(index):
 class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at the indexed places
     (repeated indices accumulate)"""
+    backward_rule = "dL/dx = zeros,  dL/dx[index] += dL/dy"
+
     @staticmethod
     def forward(ctx, x, index):
         return x[index]
@@ -68,6 +77,8 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """y = zeros(shape) with x added at ``index`` (the adjoint of x[index])."""
+    backward_rule = "dL/dx = dL/dy[index]"
+
     @staticmethod
     def forward(ctx, x, shape, index):
         out = np.zeros(shape, dtype=x.dtype)
@@ -84,9 +95,11 @@ class IndexAdd(Function):
 
 class Cat(Function):
     """y = [x₀, x₁, ...] joined along ``dim``;  dL/dxᵢ = the matching slice of dL/dy"""
+    backward_rule = "dL/dxᵢ = the slice of dL/dy where xᵢ was placed"
+
     @staticmethod
     def forward(ctx, *xs, dim=0):
-        return np.concatenate(xs, axis=dim)
+        return np.concatenate(xs, axis=dim, dtype=result_type(*xs))  # torch's promotion
 
     @staticmethod
     def backward(ctx, grad):
@@ -105,6 +118,8 @@ class Cat(Function):
 
 class Pad(Function):
     """Constant padding like ``torch.nn.functional.pad``; dL/dx = the un-padded slice of dL/dy"""
+    backward_rule = "dL/dx = dL/dy with the padding cut off (reflected/replicated/wrapped parts added back)"
+
     @staticmethod
     def forward(ctx, x, pad, value=0.0):
         if len(pad) % 2 or len(pad) // 2 > x.ndim:

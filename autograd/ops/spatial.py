@@ -220,6 +220,8 @@ class Unfold(Function):
 
     Linear in x; its adjoint is ``Fold``:  dL/dx = fold(dL/dcols).
     """
+    backward_rule = "dL/dx = fold(dL/dcols)"
+
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, grid=None, layout="nck"):
         if grid is None:
@@ -249,6 +251,8 @@ class Fold(Function):
     input gradient: dL/dX = fold(Wᵀ · dL/dout), i.e. a full convolution of dL/dout with
     the flipped kernel.
     """
+    backward_rule = "dL/dcols = unfold(dL/dx)"
+
     @staticmethod
     def forward(ctx, cols, output_size, kernel, stride, padding, dilation, grid=None,
                 layout="nck"):
@@ -357,6 +361,8 @@ class MaxPool2d(Function):
     The gradient goes to the first maximum of each window (row-major order), and
     accumulates where windows overlap:  dL/dx = MaxPoolScatter(dL/dy).
     """
+    backward_rule = "dL/dx[window argmax] += dL/dy"
+
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, grid, argmax=None):
         _check_geometry("max_pool2d", x.shape, kernel, stride, padding, dilation, grid)
@@ -391,6 +397,8 @@ class MaxPoolScatter(Function):
     forward(g (N, C, OH, OW), argmax, input_hw, kernel, stride, padding, dilation, grid)
     -> (N, C, H, W). Linear in g; its adjoint is ``MaxPoolGather``.
     """
+    backward_rule = "dL/dg = dL/dy read at each window's argmax"
+
     @staticmethod
     def forward(ctx, g, argmax, input_hw, kernel, stride, padding, dilation, grid):
         t, b, l, r = padding
@@ -410,6 +418,8 @@ class MaxPoolGather(Function):
 
     forward(x (N, C, H, W), argmax, kernel, stride, padding, dilation, grid) -> (N, C, OH, OW)
     """
+    backward_rule = "dL/dx[window argmax] += dL/dy"
+
     @staticmethod
     def forward(ctx, x, argmax, kernel, stride, padding, dilation, grid):
         (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
@@ -460,6 +470,8 @@ class AvgPool2d(Function):
 
     dL/dx = AvgPoolScatter(dL/dy): dL/dy · scale spread evenly over each window.
     """
+    backward_rule = "dL/dx[window] += dL/dy · scale (spread evenly over the window)"
+
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, grid, scale):
         _check_geometry("avg_pool2d", x.shape, kernel, stride, padding, dilation, grid)
@@ -491,6 +503,8 @@ class AvgPoolScatter(Function):
 
     forward(g (N, C, OH, OW), input_hw, kernel, stride, padding, dilation, grid, scale)
     """
+    backward_rule = "dL/dg = Σ over each window of dL/dy · scale"
+
     @staticmethod
     def forward(ctx, g, input_hw, kernel, stride, padding, dilation, grid, scale):
         t, b, l, r = padding
