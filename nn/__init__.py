@@ -6,7 +6,7 @@
   dropout, activations, losses (linear.py, conv.py, pooling.py, normalization.py,
   dropout.py, activation.py, loss.py), all calling ``nn.functional``
 * ``nn.init`` (weight initialisation), ``nn.optim`` (optimizers and LR schedulers),
-  ``nn.save`` / ``nn.load`` (state dicts as .npz), data utilities (``Dataset``,
+  ``nn.save`` / ``nn.load`` (state dicts as safetensors), data utilities (``Dataset``,
   ``TensorDataset``, ``DataLoader``, MNIST loaders; nn/data.py)
 """
 import os as _os

@@ -1,62 +1,66 @@
-"""Saving and loading state dicts: ``save(obj, path)`` and ``load(path)``.
+"""Saving and loading state dicts: ``save(obj, path)`` and ``load(path)``, in safetensors.
 
 ``obj`` is a (possibly nested) dict of arrays -- ``autograd.Tensor`` or NumPy -- and plain
 values: None, bool, int, float, str, and lists/tuples/dicts of these. That covers a
 ``Module.state_dict()``, an ``Optimizer.state_dict()`` and checkpoints such as
 ``{'model': model.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 3}``.
 
-The file is one ``.npz`` archive (``np.savez``): the arrays, as ``a0.npy``, ``a1.npy``, ...,
-plus ``__manifest__.npy``, a uint8 array holding UTF-8 JSON::
+The file is a `safetensors <https://github.com/huggingface/safetensors>`_ file written by
+the ``safetensors`` package: an 8-byte header length, a JSON header naming every array
+(dtype, shape, byte offsets), then the raw little-endian bytes. Nothing in it can run code.
+The arrays are named by their path in ``obj``, joined with ``/``; a flat state dict keeps
+its own keys, so ``safetensors.torch.load_file(path)`` gives PyTorch the very state dict
+``model.load_state_dict`` expects. The header's ``__metadata__`` (strings only) holds::
 
-    {"format": "ndgrad.state", "version": 1,
-     "arrays": [{"name": "a0", "path": ["model", "fc.weight"], "shape": [10, 784], "dtype": "<f4"}, ...],
-     "tree": {"__dict__": [["model", {"__dict__": [["fc.weight", {"__array__": 0}], ...]}],
-                           ["epoch", 3]]}}
+    "ndgrad.format": "ndgrad.state",  "ndgrad.version": "2",  "ndgrad": "<package version>",
+    "ndgrad.tree": JSON rebuilding obj, e.g.
+        {"__dict__": [["model", {"__dict__": [["fc.weight", {"__array__": "model/fc.weight"}]]}],
+                      ["epoch", 3]]}
 
-``tree`` rebuilds the object: JSON scalars stand for themselves; ``{"__array__": i}`` is the
-i-th array (``"scalar": true`` for a NumPy scalar); ``{"__dict__": [[key, value], ...]}``
-keeps key order and int keys (an optimizer's ``state`` is keyed by int);
-``{"__list__": [...]}`` and ``{"__tuple__": [...]}`` keep the container type.
+``tree``: JSON scalars stand for themselves; ``{"__array__": name}`` is an array
+(``"scalar": true`` for a NumPy scalar, ``"dtype"`` when it was not little-endian);
+``{"__dict__": [[key, value], ...]}`` keeps key order and int keys (an optimizer's ``state``
+is keyed by int); ``{"__list__": [...]}`` and ``{"__tuple__": [...]}`` keep the container.
+A safetensors file without that metadata (written by PyTorch, say) loads as a flat dict of
+its arrays. Files of the first format (``.npz`` + JSON manifest) still load, with a one-time
+warning that saving again upgrades them (see ``_legacy_npz.py``).
 
-Loading uses ``np.load(path, allow_pickle=False)``, so a file can never run code, and checks
-the archive against its manifest; a malformed file raises ``ValueError`` naming the file.
-Tensors come back as NumPy arrays (``Module.load_state_dict`` accepts either).
+Loading checks the file and its metadata; a malformed file raises ``ValueError`` naming the
+file. Arrays come back as writable NumPy arrays (``Module.load_state_dict`` takes either).
 
-Saving is atomic: the archive is written to a temporary file beside ``path``, flushed to
+Saving is atomic: the bytes are written to a temporary file beside ``path``, flushed to
 disk, then renamed over ``path``; if anything fails, an existing file is left as it was.
 """
 import json
 import os
-import struct
 import tempfile
-import zipfile
+import warnings
 import zlib
 from collections.abc import Mapping
 
 import numpy as np
 
 from autograd import Tensor
+from . import _legacy_npz
+from ._legacy_npz import Bad as _Bad, path_str as _path_str
 
 __all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "ndgrad.state"
-FORMAT_VERSION = 1
-_MANIFEST = "__manifest__"
-
-# Errors a damaged archive can raise from inside zipfile / np.load.
-_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-                KeyError, zlib.error, struct.error, UnicodeDecodeError, NotImplementedError)
+FORMAT_VERSION = 2
+_META_FORMAT, _META_VERSION, _META_TREE, _META_PACKAGE, _META_CRC = (
+    "ndgrad.format", "ndgrad.version", "ndgrad.tree", "ndgrad", "ndgrad.crc32")
+# What safetensors stores (NumPy names); anything else is refused when saving.
+_SUPPORTED = {"bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+              "float16", "float32", "float64", "complex64"}
 
 
 # ---------------------------------------------------------------------- save
-def _path_str(keys):
-    return "/".join(str(k) for k in keys) or "<root>"
-
-
 def _encode(obj, keys, arrays):
-    """Turn ``obj`` into a JSON-able tree, appending its arrays to ``arrays``."""
+    """Turn ``obj`` into a JSON-able tree, appending ``(keys, array)`` to ``arrays``; an
+    array node is ``{"__array__": index}`` (the caller names it)."""
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, np.generic) and not isinstance(obj, (np.str_, np.bytes_)):
         node = _encode(np.asarray(obj), keys, arrays)
         node["scalar"] = True
@@ -67,9 +71,7 @@ def _encode(obj, keys, arrays):
                             f"would need pickle")
         arrays.append((keys, obj))
         return {"__array__": len(arrays) - 1}
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, float):
+    if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, Mapping):
         items = []
@@ -87,9 +89,70 @@ def _encode(obj, keys, arrays):
                     f"str, int, float, bool or None")
 
 
-def _manifest_array(manifest):
-    text = json.dumps(manifest, allow_nan=True, ensure_ascii=False, separators=(",", ":"))
-    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+def _array_nodes(tree):
+    """Every ``{"__array__": ...}`` node of an encoded tree, in order."""
+    stack, out = [tree], []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__array__" in node:
+                out.append(node)
+            else:
+                stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return out
+
+
+def _tensors(obj):
+    """``(tree, {name: little-endian contiguous array})`` for ``obj``."""
+    arrays = []
+    tree = _encode(obj, (), arrays)
+    nodes = sorted(_array_nodes(tree), key=lambda n: n["__array__"])
+    tensors = {}
+    for node, (keys, arr) in zip(nodes, arrays):
+        if arr.dtype.name not in _SUPPORTED:
+            raise TypeError(f"cannot save the array at {_path_str(keys)!r}: dtype {arr.dtype} "
+                            f"is not one safetensors stores (bool, ints, float16/32/64, "
+                            f"complex64)")
+        name = base = "/".join(str(k) for k in keys) or "<root>"
+        n = 1
+        while name in tensors:  # a key containing "/" can collide with a nested path
+            n += 1
+            name = f"{base}#{n}"
+        if arr.dtype.byteorder == ">":
+            node["dtype"] = arr.dtype.str
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        node["__array__"] = name
+        tensors[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")
+    return tree, tensors
+
+
+def _package_version():
+    try:
+        from importlib.metadata import version
+        return version("ndgrad")
+    except Exception:  # not installed (running from a checkout)
+        return "unknown"
+
+
+def _serialize(obj):
+    from safetensors.numpy import save as st_save
+    tree, tensors = _tensors(obj)
+    metadata = {_META_FORMAT: FORMAT_NAME, _META_VERSION: str(FORMAT_VERSION),
+                _META_PACKAGE: _package_version(),
+                _META_TREE: json.dumps(tree, allow_nan=True, ensure_ascii=False,
+                                       separators=(",", ":"))}
+    metadata[_META_CRC] = _crc(tensors)
+    return st_save(tensors, metadata=metadata)
+
+
+def _crc(arrays):
+    """CRC-32 of the arrays' bytes in name order, as hex (safetensors has no checksum)."""
+    crc = 0
+    for name in sorted(arrays):
+        crc = zlib.crc32(arrays[name].reshape(-1).view(np.uint8), crc)
+    return f"{crc:08x}"
 
 
 def _new_file_mode():
@@ -100,24 +163,18 @@ def _new_file_mode():
 
 
 def save(obj, path):
-    """Save a (nested) state dict to ``path`` (str or os.PathLike) as an ``.npz`` archive.
+    """Save a (nested) state dict to ``path`` (str or os.PathLike) as a safetensors file.
 
-    The name is used exactly as given (no ``.npz`` is appended). The write is atomic: a
+    The name is used exactly as given (no extension is appended). The write is atomic: a
     reader sees either the old file or the complete new one.
     """
     path = os.fspath(path)
-    arrays = []
-    tree = _encode(obj, (), arrays)
-    entries = {}
-    table = []
-    for i, (keys, arr) in enumerate(arrays):
-        name = f"a{i}"
-        entries[name] = arr
-        table.append({"name": name, "path": list(keys), "shape": list(arr.shape),
-                      "dtype": arr.dtype.str})
-    manifest = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": table, "tree": tree}
-    entries[_MANIFEST] = _manifest_array(manifest)
+    data = _serialize(obj)
+    atomic_write(path, data)
 
+
+def atomic_write(path, data):
+    """Write the bytes ``data`` to ``path`` through a temporary file and a rename."""
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode & 0o7777
@@ -127,7 +184,7 @@ def save(obj, path):
                                suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **entries)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
@@ -156,138 +213,99 @@ def _fsync_directory(directory):
 
 
 # ---------------------------------------------------------------------- load
-class _Bad(Exception):
-    """Internal: a problem with the file, turned into a ValueError naming the path."""
+_warned_legacy = False
 
 
-def _read_manifest(npz):
-    if _MANIFEST + ".npy" not in npz.zip.namelist():
-        raise _Bad("it has no manifest (not a file written by nn.save)")
+def _warn_legacy(path):
+    global _warned_legacy
+    if not _warned_legacy:
+        _warned_legacy = True
+        warnings.warn(f"{path!r} is in ndgrad's old .npz checkpoint format; it loads, but "
+                      f"saving it again with nn.save writes safetensors, which PyTorch and "
+                      f"other tools read as well", UserWarning, stacklevel=3)
+
+
+def _read_safetensors(path):
+    from safetensors import SafetensorError
+    from safetensors.numpy import load as st_load
+    with open(path, "rb") as f:
+        data = f.read()
     try:
-        raw = npz[_MANIFEST]
-    except ValueError as e:
-        raise _Bad(f"its manifest cannot be read ({e})") from None
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise _Bad(f"its manifest is a {raw.dtype} array of shape {raw.shape}, not bytes")
+        arrays = st_load(data)  # checks the header, dtypes, shapes and offsets
+    except SafetensorError as e:
+        raise _Bad(f"the safetensors data is malformed or truncated ({e})") from None
+    n = int.from_bytes(data[:8], "little")
+    metadata = json.loads(data[8:8 + n]).get("__metadata__") or {}
+    crc = metadata.get(_META_CRC)
+    if crc is not None and crc != _crc(arrays):
+        raise _Bad("its array data is corrupted (the CRC-32 recorded when saving differs)")
+    # Writable arrays of their own (safetensors hands out read-only views of its bytes).
+    arrays = {name: a.copy() for name, a in arrays.items()}
+    if _META_TREE not in metadata:  # a plain safetensors file (PyTorch, ...): flat dict
+        return arrays
+    if metadata.get(_META_FORMAT) != FORMAT_NAME or metadata.get(_META_VERSION) != str(
+            FORMAT_VERSION):
+        raise _Bad(f"its metadata names format {metadata.get(_META_FORMAT)!r} version "
+                   f"{metadata.get(_META_VERSION)!r}; this ndgrad reads {FORMAT_NAME!r} "
+                   f"version {FORMAT_VERSION}")
     try:
-        manifest = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise _Bad(f"its manifest is not valid JSON ({e})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        fmt = manifest.get("format") if isinstance(manifest, dict) else None
-        raise _Bad(f"its manifest names format {fmt!r}, not {FORMAT_NAME!r}")
-    version = manifest.get("version")
-    if version != FORMAT_VERSION:
-        raise _Bad(f"it has format version {version!r}; this ndgrad reads version "
-                   f"{FORMAT_VERSION}")
-    if not isinstance(manifest.get("arrays"), list) or "tree" not in manifest:
-        raise _Bad("its manifest lacks the 'arrays' table or the 'tree'")
-    return manifest
+        tree = json.loads(metadata[_META_TREE])
+    except json.JSONDecodeError as e:
+        raise _Bad(f"its metadata tree is not valid JSON ({e})") from None
+
+    def lookup(name):
+        if not isinstance(name, str) or name not in arrays:
+            raise _Bad(f"the metadata tree refers to a missing array {name!r:.60}")
+        return arrays[name]
+
+    used = set()
+    obj = _legacy_npz.decode(tree, lookup, used)
+    if len(used) != len(arrays):
+        raise _Bad(f"it holds arrays the metadata tree does not use: "
+                   f"{sorted(set(arrays) - used)[:5]}")
+    return obj
 
 
-def _read_arrays(npz, table):
-    members = set(npz.zip.namelist())
-    expected = {_MANIFEST + ".npy"}
-    arrays = []
-    for i, entry in enumerate(table):
-        if not isinstance(entry, dict) or not {"name", "shape", "dtype"} <= set(entry):
-            raise _Bad(f"manifest entry {i} of the array table is malformed")
-        name = entry["name"]
-        where = _path_str(entry.get("path") or [name])
-        if not isinstance(name, str) or name + ".npy" not in members:
-            raise _Bad(f"the array for {where!r} ({name!r}) is missing")
-        expected.add(name + ".npy")
-        try:
-            dtype = np.dtype(entry["dtype"])
-        except TypeError:
-            raise _Bad(f"the manifest gives {where!r} an unknown dtype {entry['dtype']!r}") from None
-        if dtype.hasobject:
-            raise _Bad(f"the manifest gives {where!r} an object dtype")
-        try:
-            arr = npz[name]  # allow_pickle=False: an object array raises ValueError here
-        except ValueError as e:
-            raise _Bad(f"the array for {where!r} cannot be read ({e})") from None
-        if arr.dtype.hasobject:
-            raise _Bad(f"the array for {where!r} has an object dtype")
-        if arr.dtype != dtype or arr.dtype.str != dtype.str:
-            raise _Bad(f"the array for {where!r} has dtype {arr.dtype.str}, but the manifest "
-                       f"says {dtype.str}")
-        if list(arr.shape) != entry["shape"]:
-            raise _Bad(f"the array for {where!r} has shape {list(arr.shape)}, but the manifest "
-                       f"says {entry['shape']}")
-        arrays.append(arr)
-    extra = sorted(members - expected)
-    if extra:
-        raise _Bad(f"it holds entries the manifest does not list: {extra[:5]}")
-    return arrays
+def _sniff(path):
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head[:2] == b"PK":
+        return "npz"
+    if head[:1] == b"\x80":
+        return "a pickle"
+    if head[:4] == b"\x93NUM":
+        return "a single .npy array"
+    if len(head) == 9 and head[8:9] == b"{":
+        return "safetensors"
+    return "neither safetensors nor ndgrad's old .npz format"
 
 
-def _decode(node, arrays, used):
-    if node is None or isinstance(node, (bool, int, float, str)):
-        return node
-    if isinstance(node, dict) and len(node) in (1, 2):
-        if "__array__" in node:
-            i = node["__array__"]
-            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(arrays):
-                raise _Bad(f"the manifest refers to a missing array {i!r}")
-            if i in used:
-                raise _Bad(f"the manifest uses array {i} twice")
-            used.add(i)
-            if node.get("scalar"):
-                if arrays[i].ndim != 0:
-                    raise _Bad(f"array {i} is marked as a scalar but has shape {arrays[i].shape}")
-                return arrays[i][()]
-            return arrays[i]
-        if len(node) == 1:
-            (tag, value), = node.items()
-            if tag in ("__list__", "__tuple__") and isinstance(value, list):
-                items = [_decode(v, arrays, used) for v in value]
-                return tuple(items) if tag == "__tuple__" else items
-            if tag == "__dict__" and isinstance(value, list):
-                out = {}
-                for item in value:
-                    if not (isinstance(item, list) and len(item) == 2
-                            and isinstance(item[0], (str, int))):
-                        raise _Bad(f"the manifest has a malformed dict entry {item!r:.60}")
-                    out[item[0]] = _decode(item[1], arrays, used)
-                return out
-    raise _Bad(f"the manifest has an unrecognised node {node!r:.60}")
+def load(path, map_location=None, weights_only=True):
+    """Load what ``save`` wrote (or any safetensors file). Arrays come back as NumPy arrays.
 
-
-def load(path):
-    """Load what ``save`` wrote. Arrays come back as NumPy arrays.
+    ``map_location``: None or ``"cpu"`` (ndgrad runs on the CPU). ``weights_only``: kept for
+    PyTorch's signature; ndgrad never unpickles, so only data is ever loaded.
 
     Raises ``FileNotFoundError`` if there is no file, and ``ValueError`` naming the file
-    and the problem if it is not a valid ndgrad state file (not a zip archive, truncated,
-    no manifest, unknown format version, arrays disagreeing with the manifest, ...).
-    Never unpickles anything.
+    and the problem if it is not a valid state file (truncated, wrong types in the
+    metadata, arrays disagreeing with it, a pickle, ...).
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if head[:2] != b"PK":
-        what = "a pickle" if head[:1] == b"\x80" else (
-            "a single .npy array" if head[:4] == b"\x93NUM" else "not a zip archive")
-        raise ValueError(f"{path!r} is not an ndgrad state file ({what}; expected the .npz "
-                         f"archive written by nn.save)")
+    if map_location is not None and str(map_location) != "cpu":
+        raise ValueError(f"load: map_location={map_location!r} is not supported; ndgrad "
+                         f"runs on the CPU (use None or 'cpu')")
+    kind = _sniff(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise _Bad("it is not an .npz archive")
-            manifest = _read_manifest(npz)
-            arrays = _read_arrays(npz, manifest["arrays"])
-        used = set()
-        obj = _decode(manifest["tree"], arrays, used)
-        if len(used) != len(arrays):
-            raise _Bad("the manifest lists arrays its tree does not use")
-        return obj
+        if kind == "npz":
+            obj = _legacy_npz.load_npz(path)
+            _warn_legacy(path)
+            return obj
+        if kind == "safetensors":
+            return _read_safetensors(path)
     except _Bad as e:
         raise ValueError(f"{path!r} is not a valid ndgrad state file: {e}") from None
     except RecursionError:
-        raise ValueError(f"{path!r} is not a valid ndgrad state file: its manifest is nested "
+        raise ValueError(f"{path!r} is not a valid ndgrad state file: its metadata is nested "
                          f"too deeply") from None
-    except _READ_ERRORS as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise ValueError(f"{path!r} is not a valid ndgrad state file: the archive is damaged "
-                         f"or truncated ({type(e).__name__}: {e})") from e
+    raise ValueError(f"{path!r} is not an ndgrad state file ({kind}; expected the "
+                     f"safetensors file written by nn.save)")
