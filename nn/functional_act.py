@@ -53,6 +53,8 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 class GeluPrime(Function):
     """y = Φ(x) + x·φ(x) (the derivative of x·Φ(x));  dL/dx = dL/dy · φ(x)·(2 - x²)"""
+    backward_rule = "dL/dx = dL/dy · φ(x)·(2 - x²)"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -67,6 +69,8 @@ class GeluPrime(Function):
 
 class Gelu(Function):
     """y = x·Φ(x) = x/2·(1 + erf(x/√2));  dL/dx = dL/dy · (Φ(x) + x·φ(x))"""
+    backward_rule = "dL/dx = dL/dy · (Φ(x) + x·φ(x))"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -232,6 +236,8 @@ def prelu(input, weight):
 class _VectorNorm(Function):
     """n = (Σ|x|^p)^(1/p) over ``dim`` (keepdim);
     dL/dx = dL/dn · x·|x|^(p-2) / n^(p-1)  (0 where n = 0, PyTorch's subgradient)"""
+    backward_rule = "dL/dx = dL/dy · x·|x|^(p-2) / y^(p-1) · [y ≠ 0]"
+
     @staticmethod
     def forward(ctx, x, p, dim):
         n = np.linalg.norm(x, ord=None if p == 2 else p, axis=dim, keepdims=True) \

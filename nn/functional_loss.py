@@ -59,6 +59,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 class XLogYSelf(Function):
     """y = t·log(t), 0 at t = 0;  dL/dt = dL/dy · (log(t) + t/t)  (PyTorch's xlogy backward:
     NaN at t = 0, where the true derivative is -inf)"""
+    backward_rule = "dL/dt = dL/dy · (log(t) + t / t)"
+
     @staticmethod
     def forward(ctx, t):
         ctx.save_for_backward(t)
