@@ -15,7 +15,7 @@ from .engine import grad, topological_order, tune_gc
 from .variable import Variable
 from .tensor import (Tensor, tensor, zeros, ones, empty, full, zeros_like, ones_like, arange,
                      randn, rand, eye, manual_seed, matmul, where, cat, concatenate, stack,
-                     split, pad, _as_tensor)
+                     split, pad, _as_tensor, from_numpy, from_dlpack)
 from .scalar import Scalar
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 

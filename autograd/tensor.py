@@ -170,6 +170,29 @@ class Tensor(Variable):
             raise ValueError(f"cannot convert a {self._data.dtype} Tensor to {dtype} without a copy")
         return arr.copy() if copy and arr is self._data else arr
 
+    # DLPack (zero-copy exchange with PyTorch, NumPy, JAX, ...): the CPU array itself.
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export the data as a DLPack capsule sharing memory (``torch.from_dlpack(t)``).
+
+        A read-only array -- saved for backward by a live graph, or read-only for another
+        reason -- is refused (``BufferError``) unless ``copy=True``: consumers such as
+        PyTorch ignore DLPack's read-only flag and could write behind the graph's back."""
+        arr = self._data
+        if copy:
+            arr = np.array(arr)
+        elif not arr.flags.writeable:  # saved arrays are flagged read-only
+            if copy is False:
+                raise BufferError("__dlpack__: copy=False, but the tensor's memory is read-only")
+            raise BufferError(
+                f"cannot export a tensor of shape {self.shape} through DLPack: its memory is "
+                f"read-only (saved for backward by a graph that is still alive, or a read-only "
+                f"array); call backward (or drop the graph) first, or export a copy with "
+                f"t.clone() / __dlpack__(copy=True)")
+        return arr.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()  # (kDLCPU, 0)
+
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -557,6 +580,26 @@ def tensor(data, dtype=None, requires_grad=False):
     if arr is data or (isinstance(data, Tensor) and arr is data._data):
         arr = arr.copy()
     return Tensor(arr, requires_grad=requires_grad)
+
+
+def from_numpy(ndarray):
+    """A Tensor sharing memory with the NumPy array (like ``torch.from_numpy``): writes to
+    either are seen by the other; the dtype is kept (float64 stays float64)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    t = Tensor(ndarray)
+    if t._data is not ndarray:  # pragma: no cover  (Tensor() keeps ndarrays as they are)
+        raise TypeError(f"from_numpy: cannot share memory with a {ndarray.dtype} array")
+    return t
+
+
+def from_dlpack(ext_tensor):
+    """A Tensor sharing memory with any DLPack producer on the CPU (a torch.Tensor, a NumPy
+    or JAX array, ...), like ``torch.from_dlpack``. A producer that flags its memory
+    read-only gives a read-only Tensor."""
+    if isinstance(ext_tensor, Tensor):
+        return Tensor(ext_tensor._data)  # same memory, flags included
+    return Tensor(np.from_dlpack(ext_tensor))
 
 
 def _factory(fill):
