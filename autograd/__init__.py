@@ -47,7 +47,7 @@ bool_ = _np.bool_
 
 def __getattr__(name):
     # Lazy so that `import autograd` needs neither graphviz nor hypothesis.
-    if name in ("draw_graph", "to_dot", "render", "explain_backward"):
+    if name in ("draw_graph", "to_dot", "render", "explain_backward", "step_through"):
         from . import viz
         return getattr(viz, name)
     if name == "testing":

@@ -213,6 +213,11 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
         cols2 = cols.reshape(groups, cg * kh * kw, length)
         b2 = None if bias is None else bias.reshape(groups, o // groups, 1)
     out = matmul(w2, cols2) if b2 is None else MatMulAdd.apply(w2, cols2, b2)
+    if cols.grad_fn is None and out.grad_fn is not None:
+        # x needs no gradient, so unfold recorded no node: tell drawings what the product's
+        # input 1 was (autograd/viz/dot.py draws x -> Unfold); backward never reads it.
+        out.grad_fn.unfolded = (1, x.name, x._meta(), dict(
+            kernel=(kh, kw), stride=stride, padding=pads, dilation=dilation))
     # (O, N, OH, OW) or (O, OH, OW, N) -> (N, O, OH, OW): a view, no copy
     if layout == "ckn":
         return out.reshape(o, n, grid[0], grid[1]).transpose(0, 1)

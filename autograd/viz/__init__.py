@@ -16,13 +16,14 @@ Files, by what they do:
   dot.py           ``draw_graph`` / ``to_dot`` / ``render``
   rules.py         each op's backward rule (``Function.backward_rule``)
   explain.py       ``explain_backward``: backward replayed step by step
-  step_through.py  ``step_through``: a self-contained HTML page that steps through it
+  page.py          ``step_through``: a self-contained HTML page that steps through it
   static/          the page's HTML template, script and style sheet
 
 Traversals are iterative (a 100,000-deep chain is fine) and ``max_nodes`` bounds
 what is drawn: the rest is summarized by one "+N more nodes" node.
 """
 from .dot import draw_graph, render, to_dot
+from .page import StepThrough, step_through
 from .explain import BackwardExplanation, BackwardStep, InputGradient, explain_backward
 from .rules import RULES, SCALAR_RULES, rule_for
 from .style import COLORS, GraphvizNotFoundError
@@ -30,10 +31,3 @@ from .style import COLORS, GraphvizNotFoundError
 __all__ = ["draw_graph", "to_dot", "render", "explain_backward", "step_through",
            "GraphvizNotFoundError", "BackwardStep", "InputGradient", "BackwardExplanation",
            "COLORS", "RULES", "SCALAR_RULES", "rule_for", "StepThrough"]
-
-
-def __getattr__(name):
-    if name in ("step_through", "StepThrough"):
-        from . import step_through as _st
-        return getattr(_st, name)
-    raise AttributeError(f"module 'autograd.viz' has no attribute {name!r}")
