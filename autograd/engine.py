@@ -83,11 +83,31 @@ def _check_and_reduce(node, i, g):
 
 
 def _check_finite(node, i, g):
-    if not np.all(np.isfinite(g._data)):
+    # NaN only, as in torch: inf is a legitimate gradient (sqrt'(0), log'(0)).
+    if np.isnan(g._data).any():
         where = "".join(node.trace) if node.trace else "  (no creation trace recorded)\n"
         raise RuntimeError(
-            f"Function '{node.name}Backward' returned nan/inf values in its gradient for "
+            f"Function '{node.name}Backward' returned nan values in its gradient for "
             f"input {i}. The op was created at:\n{where}")
+
+
+def _run_hook(hook, g):
+    """``hook(g)``; a returned value replaces ``g`` but must be a Tensor (Scalar) of the same
+    shape and dtype, as in torch (a different shape would be broadcast or summed silently)."""
+    new = hook(g)
+    if new is None:
+        return g
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if not isinstance(new, type(g)._result_type or type(g)):
+        raise TypeError(f"expected Variable, but hook returned '{type(new).__module__}."
+                        f"{type(new).__qualname__}' (hook '{name}' must return a "
+                        f"{type(g).__name__} or None)".replace("builtins.", ""))
+    if new._meta() != g._meta():
+        (shape, dtype), (new_shape, new_dtype) = g._meta(), new._meta()
+        what = "size" if new_shape != shape else "type"
+        raise RuntimeError(f"hook '{name}' has changed the {what} of value (was shape {shape} "
+                           f"dtype {dtype}, got shape {new_shape} dtype {new_dtype})")
+    return new
 
 
 def _own(g, handed_out):
@@ -143,9 +163,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 continue
             if type(node) is not Context:  # a leaf tensor
                 for hook in node._hooks or ():
-                    new = hook(g)
-                    if new is not None:
-                        g = new
+                    g = _run_hook(hook, g)
                 if wanted is not None:
                     if node in wanted:
                         wanted[node] = g
@@ -157,9 +175,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
             if node._hooks:
                 for hook in node._hooks:
-                    new = hook(g)
-                    if new is not None:
-                        g = new
+                    g = _run_hook(hook, g)
             if node._retain is not None:
                 t = node._retain()
                 if t is not None:
@@ -173,9 +189,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 in_grads = (in_grads,)
             nexts = node.next_functions
             if len(in_grads) != len(nexts):
+                n, k = len(in_grads), len(nexts)
                 raise RuntimeError(
-                    f"{node.name}.backward returned {len(in_grads)} gradients, but forward "
-                    f"had {len(nexts)} inputs")
+                    f"function {node.name}.backward returned an incorrect number of gradients: "
+                    f"{node.name}.backward returned {n} gradient{'s' * (n != 1)}, but forward "
+                    f"had {k} input{'s' * (k != 1)} (expected {k}, got {n})")
             metas = node.input_meta
             for i, nxt in enumerate(nexts):
                 ig = in_grads[i]
@@ -233,6 +251,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Variable) or not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs]
+    if len(grad_outputs) < len(outputs):  # zip would silently drop outputs (torch raises)
+        raise RuntimeError(f"grad: got {len(outputs)} tensors and {len(grad_outputs)} "
+                           f"gradients (grad_outputs needs one gradient per output)")
     root_grads = [o._initial_grad(g) for o, g in zip(outputs, grad_outputs)]
     for o in outputs:
         if not o.requires_grad:

@@ -384,13 +384,13 @@ def test_requires_grad_flags():
 
 # ------------------------------------------------------------------ detect_anomaly
 def test_detect_anomaly_names_op_and_user_line():
-    x = leaf([0.0, 1.0])
-    with A.detect_anomaly():
+    x = leaf([-1.0, 1.0])
+    with A.detect_anomaly(), np.errstate(invalid="ignore"):
         y = x.sqrt()  # THE-LINE-THAT-CREATED-IT
-        with pytest.raises(RuntimeError) as info, np.errstate(divide="ignore"):
+        with pytest.raises(RuntimeError) as info:
             y.sum().backward()
     msg = str(info.value)
-    assert "SqrtBackward" in msg and "nan/inf" in msg
+    assert "SqrtBackward" in msg and "nan values" in msg
     assert "test_engine.py" in msg and "THE-LINE-THAT-CREATED-IT" in msg
 
 
@@ -572,7 +572,7 @@ def test_custom_function_wrong_number_of_gradients():
         def backward(ctx, grad):
             return grad
 
-    with pytest.raises(RuntimeError, match="Bad.backward returned 1 gradients, but forward had "
+    with pytest.raises(RuntimeError, match="Bad.backward returned 1 gradient, but forward had "
                                            "2 inputs"):
         Bad.apply(leaf([1.0]), leaf([2.0])).sum().backward()
 

@@ -33,6 +33,15 @@ def normalize_dims(dim, ndim, op="reduction"):
     return tuple(sorted(out)) if ndim else ()  # a 0-d tensor accepts dim 0/-1: nothing to reduce
 
 
+def check_nonempty_dims(shape, dims, op):
+    """max/min/argmax have no identity: reducing over an empty dim is an IndexError, as in
+    torch (reducing other dims of an empty tensor gives an empty result)."""
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size "
+                             f"(input of shape {tuple(shape)})")
+
+
 def keepdim_shape(shape, dims):
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
 
@@ -105,8 +114,9 @@ class Expand(Function):
     def forward(ctx, x, shape):
         try:
             return np.broadcast_to(x, shape)
-        except ValueError:
-            raise ValueError(f"expand: the shape {x.shape} cannot be expanded to {tuple(shape)}") from None
+        except ValueError:  # a RuntimeError, as in torch
+            raise RuntimeError(f"expand: the shape {x.shape} cannot be expanded to "
+                               f"{tuple(shape)}") from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -123,8 +133,10 @@ class AMax(Function):
     def forward(cls, ctx, x, dim=None, keepdim=False):
         name = cls.__name__.lower()
         ctx.dims = normalize_dims(dim, x.ndim, name)
-        if x.size == 0:
-            raise RuntimeError(f"{name}: cannot reduce an empty tensor")
+        if dim is None and x.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               f"input.numel() == 0 (input of shape {x.shape})")
+        check_nonempty_dims(x.shape, ctx.dims, name)  # no identity: empty dims raise
         y = cls.reduce(x, axis=ctx.dims, keepdims=True)
         ctx.save_for_backward(x, y)
         return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
@@ -174,6 +186,10 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim, "logsumexp")
+        if x.size == 0:  # log of an empty sum: -inf (as in torch), or an empty result
+            y = np.full(keepdim_shape(x.shape, ctx.dims), -np.inf, dtype=x.dtype)
+            ctx.save_for_backward(x)
+            return y if keepdim else y.reshape(np.delete(x.shape, ctx.dims) if ctx.dims else x.shape)
         m = np.max(x, axis=ctx.dims, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf is the answer
@@ -196,6 +212,10 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
+        if x.size == 0:
+            y = x.copy()
+            ctx.save_for_backward(y)
+            return y
         e = np.exp(x - np.max(x, axis=dim, keepdims=True))
         y = e / np.sum(e, axis=dim, keepdims=True)
         ctx.save_for_backward(y)
@@ -214,6 +234,10 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
+        if x.size == 0:
+            y = x.copy()
+            ctx.save_for_backward(y)
+            return y
         shifted = x - np.max(x, axis=dim, keepdims=True)
         y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
         ctx.save_for_backward(y)
