@@ -50,6 +50,9 @@ def __getattr__(name):
     if name in ("draw_graph", "to_dot", "render", "explain_backward", "step_through"):
         from . import viz
         return getattr(viz, name)
+    if name == "show_config":  # NumPy's BLAS, kernel, threads, CPU; see autograd/info.py
+        from .info import show_config
+        return show_config
     if name == "testing":
         import importlib
         return importlib.import_module(".testing", __name__)

@@ -54,6 +54,7 @@ class Timing:
     gc_fraction: float = None   # share of the timed wall time spent in the cyclic GC
     gc_collections: int = None
     minor_faults: float = None  # page faults per call (fresh memory touched; getrusage)
+    round_mins: list = field(default_factory=list, repr=False)  # best sample of each round
 
     def as_dict(self):
         d = {"median_s": self.median, "min_s": self.min, "repeat": self.repeat}
@@ -68,7 +69,7 @@ class Timing:
         """Per-unit timing (e.g. per op): every sample multiplied by ``factor``."""
         return Timing(self.median * factor, self.min * factor, self.repeat,
                       [x * factor for x in self.samples], self.gc_fraction, self.gc_collections,
-                      self.minor_faults)
+                      self.minor_faults, [x * factor for x in self.round_mins])
 
 
 class _GCTimer:
@@ -171,6 +172,7 @@ def merge_timings(timings):
         return None
     samples = [x for t in timings for x in t.samples]
     out = Timing(statistics.median(samples), min(samples), len(samples), samples)
+    out.round_mins = [t.min for t in timings]
     faults = [(t.minor_faults, t.repeat) for t in timings if t.minor_faults is not None]
     if faults:
         out.minor_faults = sum(f * r for f, r in faults) / sum(r for _, r in faults)
@@ -419,8 +421,9 @@ def make_parser(description):
     p.add_argument("--no-torch", action="store_true", help="skip the torch column")
     p.add_argument("--json", metavar="OUT", default=None,
                    help="also write the results as JSON to OUT")
-    p.add_argument("--ratio-stat", choices=("min", "median"), default="min",
-                   help="statistic the ndgrad/x ratios use (default: min)")
+    p.add_argument("--ratio-stat", choices=("paired", "min", "median"), default="paired",
+                   help="statistic the ndgrad/x ratios use (default: paired = median over "
+                        "rounds of the per-round ratio of best times)")
     p.add_argument("--threads", type=int, default=None,
                    help="limit NumPy's BLAS (threadpoolctl) and torch to N threads")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
@@ -461,17 +464,31 @@ def _ratio(a, b):
     return a / b
 
 
-# Which statistic the ratios use. "min" is the default: on a shared 2-core
-# machine other processes only ever add time, so the fastest sample is the
-# most reproducible estimate; the median is printed next to it.
-RATIO_STAT = "min"
+def paired_ratio(a, b):
+    """Median over rounds of a's best time / b's best time in the same round.
+
+    The columns of a case are timed in alternating rounds (``measure_interleaved``), so
+    the two times of one round saw about the same outside load; their ratio is steadier
+    than a ratio of overall minima on a shared machine. None unless both are Timings
+    with the same number of rounds."""
+    if not (isinstance(a, Timing) and isinstance(b, Timing)) or not a.round_mins \
+            or len(a.round_mins) != len(b.round_mins) or min(b.round_mins) <= 0:
+        return None
+    return statistics.median(x / y for x, y in zip(a.round_mins, b.round_mins))
+
+
+# Which statistic the ratios use. "paired" (default): the median over rounds of
+# the per-round ratio of best times (see ``paired_ratio``); falls back to "min"
+# (on a shared 2-core machine other processes only ever add time, so the fastest
+# sample is the most reproducible single number) when rounds do not pair up.
+RATIO_STAT = "paired"
 
 
 class Table:
     """Rows of ``case | ndgrad | numpy-ref | torch | ndgrad/torch | ndgrad/numpy``.
 
     Cells are Timings (printed ``median / min``), plain seconds, or None
-    ("n/a"). Ratios use ``RATIO_STAT`` (min by default); > 1 means ndgrad is
+    ("n/a"). Ratios use ``RATIO_STAT`` (paired by default); > 1 means ndgrad is
     slower. ``extra`` is a dict of additional named values for a row (GFLOP/s,
     the GEMM lower bound, ...), printed in a final column.
     """
@@ -493,8 +510,18 @@ class Table:
         if cell is None:
             return None
         if isinstance(cell, Timing):
-            return getattr(cell, stat or RATIO_STAT)
+            stat = stat or RATIO_STAT
+            return getattr(cell, "min" if stat == "paired" else stat)
         return float(cell)
+
+    @classmethod
+    def ratio(cls, a, b):
+        """a / b by ``RATIO_STAT`` (paired per-round ratios when possible)."""
+        if RATIO_STAT == "paired":
+            r = paired_ratio(a, b)
+            if r is not None:
+                return r
+        return _ratio(cls._sec(a), cls._sec(b))
 
     def _cell(self, cell):
         if cell is None:
@@ -522,9 +549,9 @@ class Table:
         lines = []
         for row in self.rows:
             cells = row["cells"]
-            nd = self._sec(cells.get("ndgrad"))
-            r_t = _ratio(nd, self._sec(cells.get("torch")))
-            r_n = _ratio(nd, self._sec(cells.get(ref_col)))
+            nd = cells.get("ndgrad")
+            r_t = self.ratio(nd, cells.get("torch"))
+            r_n = self.ratio(nd, cells.get(ref_col))
             notes = "; ".join(f"{k}={v}" for k, v in row["extra"].items())
             lines.append([row["case"]] + [self._cell(cells.get(c)) for c in self.columns]
                          + [f"{r_t:.2f}x" if r_t is not None else "n/a",
@@ -554,9 +581,9 @@ class Table:
                     r[c] = None
                 else:
                     r[c] = {"median_s": float(v), "min_s": float(v)}
-            nd = self._sec(row["cells"].get("ndgrad"))
-            r[n_t] = _ratio(nd, self._sec(row["cells"].get("torch")))
-            r[n_r] = _ratio(nd, self._sec(row["cells"].get(self.ref_column)))
+            nd = row["cells"].get("ndgrad")
+            r[n_t] = self.ratio(nd, row["cells"].get("torch"))
+            r[n_r] = self.ratio(nd, row["cells"].get(self.ref_column))
             r["ratio_stat"] = RATIO_STAT
             out.append(r)
         return {"title": self.title, "rows": out}

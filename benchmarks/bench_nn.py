@@ -8,13 +8,16 @@ set to NumPy's BLAS thread count). Ratios > 1 mean ndgrad is slower.
 Cases:
   conv2d fwd+bwd  (N=64, C=20, 14x14, O=50, K=5, P=2)       LeNet's second conv
   conv2d fwd+bwd  (N=32, C=64, 32x32, O=64, K=3, P=1)       a ResNet-ish 3x3
-  conv2d fwd+bwd  (N=32, C=32, 32x32, O=64, K=3, S=2, D=2, P=2)
+  conv2d fwd+bwd  (N=32, C=32, 31x31, O=64, K=3, S=2, D=2, P=2)
       each with GFLOP/s (3 x forward FLOPs: out, dW, dX) and the GEMM-only
       lower bound: the three im2col GEMMs (forward, dweight, dcols) timed alone
       on pre-built matrices, i.e. what any im2col implementation must pay.
   max_pool2d 2x2 fwd+bwd on (64, 64, 32, 32)
   avg_pool2d 2x2 fwd+bwd on (64, 64, 32, 32)
   LeNet-5 SGD step, batch 64 (1x28x28 input)
+  PyTorch's MNIST example net (conv 1->32 k3, conv 32->64 k3, max-pool 2, dropout 0.25,
+      fc 9216->128, dropout 0.5, fc 128->10, log_softmax + nll), SGD step, batch 64
+      (no numpy-ref column)
   MLP 784-512-256-10 SGD step, batch 128
 
     python benchmarks/bench_nn.py [--quick] [--repeat N] [--rounds R] [--only conv,pool,lenet,mlp]
@@ -37,7 +40,7 @@ CONV_CASES = [
     # label, (N, C, H, W), (O, K), stride, padding, dilation
     ("conv2d N64 C20 14x14 O50 K5 P2", (64, 20, 14, 14), (50, 5), 1, 2, 1),
     ("conv2d N32 C64 32x32 O64 K3 P1", (32, 64, 32, 32), (64, 3), 1, 1, 1),
-    ("conv2d N32 C32 32x32 O64 K3 S2 D2 P2", (32, 32, 32, 32), (64, 3), 2, 2, 2),
+    ("conv2d N32 C32 31x31 O64 K3 S2 D2 P2", (32, 32, 31, 31), (64, 3), 2, 2, 2),
 ]
 POOL_SHAPE = (64, 64, 32, 32)
 
@@ -50,7 +53,7 @@ class Ctx:
         if args.quick:
             self.repeat, self.rounds, self.max_time, self.warmup_time = 3, 1, 2.0, 0.15
         else:
-            self.repeat, self.rounds, self.max_time, self.warmup_time = 12, 3, 3.0, 0.3
+            self.repeat, self.rounds, self.max_time, self.warmup_time = 21, 7, 3.0, 0.2
         self.repeat = args.repeat or self.repeat
         self.rounds = args.rounds or self.rounds
 
@@ -226,6 +229,62 @@ def _nd_lenet(A, nn, F, p):
     return forward, params
 
 
+def _mnistnet_params(rng):
+    shapes = {"c1.w": (32, 1, 3, 3), "c1.b": (32,), "c2.w": (64, 32, 3, 3), "c2.b": (64,),
+              "f1.w": (128, 9216), "f1.b": (128,), "f2.w": (10, 128), "f2.b": (10,)}
+    return {k: (rng.standard_normal(v, dtype=DT) / np.sqrt(np.prod(v[1:]) if len(v) > 1 else 10)
+                ).astype(DT) for k, v in shapes.items()}
+
+
+class _TorchMnistNet:
+    """PyTorch's examples/mnist Net (log_softmax output; nll_loss applied by the caller)."""
+    def __new__(cls, torch, p):
+        tnn, F = torch.nn, torch.nn.functional
+
+        class Net(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1, self.conv2 = tnn.Conv2d(1, 32, 3, 1), tnn.Conv2d(32, 64, 3, 1)
+                self.dropout1, self.dropout2 = tnn.Dropout(0.25), tnn.Dropout(0.5)
+                self.fc1, self.fc2 = tnn.Linear(9216, 128), tnn.Linear(128, 10)
+
+            def forward(self, x):
+                x = F.relu(self.conv1(x))
+                x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+                x = self.dropout1(x).flatten(1)
+                x = self.dropout2(F.relu(self.fc1(x)))
+                return F.log_softmax(self.fc2(x), dim=1)
+        m = Net()
+        with torch.no_grad():
+            for key in ("conv1", "conv2", "fc1", "fc2"):
+                mod, k = getattr(m, key), key[0] + key[-1]
+                mod.weight.copy_(torch.tensor(p[k + ".w"]))
+                mod.bias.copy_(torch.tensor(p[k + ".b"]))
+        return m
+
+
+def _torch_mnistnet(torch, p):
+    return _TorchMnistNet(torch, p)
+
+
+def _nd_mnistnet(A, nn, F, p):
+    mods = {"c1": nn.Conv2d(1, 32, 3, 1), "c2": nn.Conv2d(32, 64, 3, 1),
+            "f1": nn.Linear(9216, 128), "f2": nn.Linear(128, 10)}
+    drop1, drop2 = nn.Dropout(0.25), nn.Dropout(0.5)
+    with A.no_grad():
+        for key, mod in mods.items():
+            mod.weight.copy_(p[key + ".w"])
+            mod.bias.copy_(p[key + ".b"])
+
+    def forward(x):
+        h = mods["c1"](x).relu()
+        h = F.max_pool2d(mods["c2"](h).relu(), 2)
+        h = drop1(h).flatten(1)
+        h = drop2(mods["f1"](h).relu())
+        return F.log_softmax(mods["f2"](h), dim=1)
+    return forward, [prm for mod in mods.values() for prm in mod.parameters()]
+
+
 def _nd_mlp(A, nn, F, p):
     layers = [nn.Linear(784, 512), nn.Linear(512, 256), nn.Linear(256, 10)]
     with A.no_grad():
@@ -247,16 +306,24 @@ def bench_steps(ctx, table, which):
     if "lenet" in which:
         specs.append(("LeNet-5 SGD step, batch 64", R.LeNet5, rng.standard_normal((64, 1, 28, 28), dtype=DT),
                       _torch_lenet, _nd_lenet))
+    if "mnistnet" in which:
+        specs.append(("MNIST-example net SGD step, batch 64", None,
+                      rng.standard_normal((64, 1, 28, 28), dtype=DT), _torch_mnistnet,
+                      _nd_mnistnet))
     if "mlp" in which:
         specs.append(("MLP 784-512-256-10 SGD step, batch 128", R.MLP,
                       rng.standard_normal((128, 784), dtype=DT), _torch_mlp, _nd_mlp))
     for label, Model, x, torch_builder, nd_builder in specs:
         y = rng.integers(0, 10, size=x.shape[0])
-        ref = Model(dtype=DT)
-        init = {k: v.copy() for k, v in ref.params.items()}
+        lossname = "cross_entropy" if Model is not None else "nll_loss"  # MNIST net: log-probs
+        ref = Model(dtype=DT) if Model is not None else None
+        init = {k: v.copy() for k, v in ref.params.items()} if ref is not None else \
+            _mnistnet_params(rng)
 
         def numpy_fn():
             return ref.step(x, y, lr)
+        if ref is None:
+            numpy_fn = None
 
         torch_fn = None
         if ctx.torch is not None:
@@ -264,7 +331,7 @@ def bench_steps(ctx, table, which):
             tm = torch_builder(torch, init)
             topt = torch.optim.SGD(tm.parameters(), lr=lr)
             tx, ty = torch.tensor(x), torch.tensor(y)
-            lossf = torch.nn.functional.cross_entropy
+            lossf = getattr(torch.nn.functional, lossname)
 
             def torch_fn():
                 topt.zero_grad()
@@ -281,19 +348,22 @@ def bench_steps(ctx, table, which):
 
             def nd_fn():
                 opt.zero_grad()
-                loss = F.cross_entropy(forward(ax), ay)
+                loss = getattr(F, lossname)(forward(ax), ay)
                 loss.backward()
                 opt.step()
                 return loss
             # correctness guard: first-step loss equals the reference's
             l_nd = float(nd_fn().item())
+            if Model is None:  # dropout: only a sanity check (about log 10 at the start)
+                assert 0.5 < l_nd < 10, l_nd
+                return nd_fn
             l_ref, _ = Model(dtype=DT).loss_and_grads(x, y)
             assert abs(l_nd - l_ref) < 1e-3 * max(1.0, abs(l_ref)), (l_nd, l_ref)
             return nd_fn
 
         nd_fn = ctx.nd_fn(label, make)
         t = ctx.measure({"ndgrad": nd_fn, "numpy-ref": numpy_fn, "torch": torch_fn})
-        peak_np, _ = H.peak_memory(numpy_fn)
+        peak_np = H.peak_memory(numpy_fn)[0] if numpy_fn is not None else None
         peak_nd = H.peak_memory(nd_fn)[0] if nd_fn is not None and t["ndgrad"] is not None else None
         table.add(label, ndgrad=t["ndgrad"], numpy_ref=t["numpy-ref"], torch=t["torch"],
                   extra={"peak py/np mem nd/np": f"{H.fmt_bytes(peak_nd)}/{H.fmt_bytes(peak_np)}",
@@ -302,8 +372,8 @@ def bench_steps(ctx, table, which):
 
 def main(argv=None):
     ap = H.make_parser(__doc__.splitlines()[0])
-    ap.add_argument("--only", default="conv,pool,lenet,mlp",
-                    help="comma-separated subset of: conv, pool, lenet, mlp")
+    ap.add_argument("--only", default="conv,pool,lenet,mnistnet,mlp",
+                    help="comma-separated subset of: conv, pool, lenet, mnistnet, mlp")
     args = H.parse_args(ap, argv)
     which = set(args.only.split(","))
     t_start = time.perf_counter()
@@ -314,7 +384,7 @@ def main(argv=None):
         bench_conv(ctx, table)
     if "pool" in which:
         bench_pool(ctx, table)
-    if which & {"lenet", "mlp"}:
+    if which & {"lenet", "mnistnet", "mlp"}:
         bench_steps(ctx, table, which)
     table.print()
     print(f"\n# total {time.perf_counter() - t_start:.0f} s")

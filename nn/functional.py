@@ -35,6 +35,7 @@ import warnings
 import numpy as np
 
 import autograd
+from autograd import _blas
 from autograd import ops as O
 from autograd.function import Function
 from autograd.ops import spatial as S
@@ -175,7 +176,7 @@ class MatMulAdd(Function):
     @staticmethod
     def forward(ctx, a, b, c):
         ctx.save_for_backward(a, b)
-        y = np.matmul(a, b)
+        y = _blas.matmul(a, b)
         if np.result_type(y, c) != y.dtype:
             return y + c
         y += c
@@ -586,7 +587,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.save_for_backward(x, w)
-        y = x @ w.T
+        y = _blas.matmul(x, w.T)  # x @ wᵀ on the thread count measured faster
         if b is not None:
             y += b
         return y

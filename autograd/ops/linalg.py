@@ -5,8 +5,7 @@ For Y = X · W (batched and broadcast over leading dims):
 The engine sums the gradient over any broadcast batch dimensions. 1-D operands
 are promoted to matrices by ``Tensor.matmul`` before this op sees them.
 """
-import numpy as np
-
+from .. import _blas
 from ..function import Function
 
 
@@ -16,7 +15,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return _blas.matmul(a, b)  # np.matmul on the thread count measured faster
 
     @staticmethod
     def backward(ctx, grad):

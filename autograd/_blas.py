@@ -1,0 +1,132 @@
+"""NumPy's BLAS as ndgrad sees it (library, kernel, threads), and ``matmul``, the matrix
+product every ndgrad op uses, with a thread count chosen per product size by measurement.
+
+Why. On a 2-core machine OpenBLAS's second thread is a gamble: when the other core is
+free a large GEMM runs ~1.6x faster on two threads, but when another process holds that
+core the product waits for a worker that is not scheduled, and the same GEMM takes
+4-30x longer (``benchmarks/bench_threads.py``, 31 paired rounds on a busy machine:
+128x784x512 took 1.0 ms on one thread, 42 ms on two). PyTorch's OpenMP pool suffers
+the same way. Below a few MFLOP the hand-off to the worker never pays.
+
+What ``matmul`` does. Products under ``SMALL_GEMM_FLOPS`` run on one thread. Larger ones
+are sorted into size classes (powers of two of the FLOP count); each class keeps a
+running average of the time per call on one thread and on all threads, uses the faster,
+and now and then tries the other one again (every ``8`` calls, doubling the interval up
+to 512 while the other stays slower), so it follows the machine's load as it changes.
+The thread count is switched with one C call (< 1 µs) through threadpoolctl and put
+back afterwards (to the count in force at the call, so ``threadpool_limits`` still rules). With one BLAS thread configured (``OPENBLAS_NUM_THREADS=1``) or without
+threadpoolctl it is plain ``np.matmul``.
+
+Uses ``threadpoolctl`` (if installed) to find the BLAS library NumPy loaded. Without it
+everything here degrades to "unknown" and ``set_threads`` does nothing.
+"""
+import math
+import os
+import time
+
+import numpy as np
+
+ADAPTIVE = True               # False: every product on BLAS's configured thread count
+SMALL_GEMM_FLOPS = 4e6        # below this a product always runs on one thread
+_EXPLORE_MIN, _EXPLORE_MAX = 8, 512
+
+_STATE = {}
+
+
+def _controller():
+    """threadpoolctl's controller of NumPy's BLAS library, or None."""
+    if "ctl" not in _STATE:
+        ctl = None
+        try:
+            import numpy  # noqa: F401  (loads the BLAS)
+            from threadpoolctl import ThreadpoolController
+            libs = ThreadpoolController().select(user_api="blas").lib_controllers
+            ctl = libs[0] if libs else None
+        except Exception:  # not installed, or an unknown library layout
+            ctl = None
+        _STATE["ctl"] = ctl
+        _STATE["max"] = ctl.num_threads if ctl is not None else None
+    return _STATE["ctl"]
+
+
+def info():
+    """dict(library, version, kernel, threads, path) of NumPy's BLAS (values may be None)."""
+    ctl = _controller()
+    if ctl is None:
+        return dict(library=None, version=None, kernel=None, threads=None, path=None)
+    return dict(library=ctl.internal_api, version=ctl.version,
+                kernel=getattr(ctl, "architecture", None), threads=ctl.get_num_threads(),
+                path=ctl.filepath)
+
+
+def describe():
+    i = info()
+    if i["library"] is None:
+        return "unknown (threadpoolctl not installed)"
+    return f"{i['library']} {i['version']}, kernel {i['kernel']}, {i['threads']} threads"
+
+
+def max_threads():
+    """The BLAS thread count at import time (its default, or the user's setting)."""
+    _controller()
+    return _STATE.get("max") or os.cpu_count() or 1
+
+
+def set_threads(n):
+    """Set the BLAS thread count (a no-op without threadpoolctl)."""
+    ctl = _controller()
+    if ctl is not None:
+        ctl.set_num_threads(n)
+
+
+_CLASSES = {}   # log2(flops) -> [avg time 1 thread, avg time N threads, calls to next try, interval]
+
+
+def _flops(a, b):
+    if a.ndim < 2 or b.ndim < 2:
+        return 0
+    batch = max(a.size // (a.shape[-1] * a.shape[-2] or 1),
+                b.size // (b.shape[-1] * b.shape[-2] or 1))
+    return 2.0 * batch * a.shape[-2] * a.shape[-1] * b.shape[-1]
+
+
+def matmul(a, b, out=None):
+    """``np.matmul(a, b)`` on the number of BLAS threads measured to be faster for its size."""
+    ctl = _STATE["ctl"] if "ctl" in _STATE else _controller()
+    many = ctl.get_num_threads() if ADAPTIVE and ctl is not None else 1  # the user's setting
+    if many <= 1:
+        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+    flops = _flops(a, b)
+    if flops < SMALL_GEMM_FLOPS:
+        return _timed(a, b, out, 1, many)[0]
+    key = int(math.log2(flops))
+    st = _CLASSES.get(key)
+    if st is None:
+        st = _CLASSES[key] = [None, None, 0, _EXPLORE_MIN]
+    if st[0] is None or st[1] is None:   # try each setting once
+        arm = 0 if st[0] is None else 1
+    else:
+        best = 0 if st[0] <= st[1] else 1
+        st[2] -= 1
+        arm = best if st[2] > 0 else 1 - best
+    result, dt = _timed(a, b, out, 1 if arm == 0 else many, many)
+    old = st[arm]
+    st[arm] = dt if old is None else 0.7 * old + 0.3 * dt
+    if st[2] <= 0 and st[0] is not None and st[1] is not None:  # that was a try of the other
+        still_worse = st[arm] > st[1 - arm]
+        st[3] = min(2 * st[3], _EXPLORE_MAX) if still_worse else _EXPLORE_MIN
+        st[2] = st[3]
+    return result
+
+
+def _timed(a, b, out, threads, many):
+    ctl = _STATE["ctl"]
+    if threads != many:
+        ctl.set_num_threads(threads)
+    t0 = time.perf_counter()
+    try:
+        result = np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+    finally:
+        if threads != many:
+            ctl.set_num_threads(many)
+    return result, time.perf_counter() - t0

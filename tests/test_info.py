@@ -1,0 +1,105 @@
+"""autograd.info (show_config / python -m autograd.info) and autograd._blas.matmul."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import autograd
+from autograd import _blas, info
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AVX512 = {"avx", "avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd"}
+
+
+def test_cpu_tier_and_best_kernel():
+    assert info.cpu_tier(AVX512) == 3 and info.best_kernel(AVX512) == "SkylakeX"
+    assert info.cpu_tier({"avx", "avx2", "fma"}) == 2
+    assert info.best_kernel({"avx", "avx2", "fma"}) == "Haswell"
+    assert info.cpu_tier({"avx"}) == 1 and info.cpu_tier(set()) == 0
+    assert info.best_kernel(set()) is None
+
+
+@pytest.mark.parametrize("kernel, flags, advice", [
+    ("Haswell", AVX512, "SkylakeX"),        # AVX2 kernel on an AVX-512 CPU: upgrade
+    ("Zen", AVX512, "SkylakeX"),
+    ("SkylakeX", AVX512, None),             # already the best
+    ("Cooperlake", AVX512, None),           # same float GEMM as SkylakeX
+    ("Haswell", {"avx", "avx2", "fma"}, None),
+    ("Sandybridge", {"avx", "avx2", "fma"}, "Haswell"),
+    ("SomeArmCore", AVX512, None),          # unknown kernel names: no advice
+    (None, AVX512, None),
+])
+def test_kernel_advice(kernel, flags, advice):
+    assert info.kernel_advice(kernel, flags) == advice
+
+
+def test_report_names_blas_kernel_threads_and_cpu():
+    text = info.report(measure=False)
+    assert "NumPy" in text and "CPU:" in text and "instruction sets:" in text
+    blas = _blas.info()
+    if blas["library"] is not None:
+        assert f"kernel {blas['kernel']}" in text and f"{blas['threads']} threads" in text
+        assert "Advice:" in text
+
+
+def test_show_config_is_exported(capsys):
+    autograd.show_config(measure=False)
+    assert "BLAS" in capsys.readouterr().out
+
+
+def test_advice_with_measured_speedup_for_an_old_kernel():
+    """Force an AVX2 kernel: on an AVX-512 CPU the report must say how to set the better
+    one and give a measured figure (its value is the machine's business)."""
+    _, flags = info.cpu_features()
+    if _blas.info()["library"] != "openblas" or info.cpu_tier(flags) < 3:
+        pytest.skip("needs OpenBLAS on an AVX-512 CPU")
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", PYTHONPATH=REPO)
+    out = subprocess.run([sys.executable, "-m", "autograd.info"], env=env, cwd=REPO,
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    assert "kernel Haswell" in out
+    assert "export OPENBLAS_CORETYPE=SkylakeX" in out
+    assert "GFLOP/s" in out and "x." in out
+
+
+def test_measure_speedup_returns_a_ratio():
+    ratio, base, forced = info.measure_speedup(None, n=64, rounds=1, repeat=1)
+    assert ratio > 0 and base > 0 and forced > 0
+
+
+def test_cli_no_measure():
+    out = subprocess.run([sys.executable, "-m", "autograd.info", "--no-measure"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "CPU:" in out and "BLAS" in out
+
+
+# ----------------------------------------------------------------------------- _blas.matmul
+@pytest.mark.parametrize("shape_a, shape_b", [
+    ((3, 4), (4, 5)),                      # tiny: one thread
+    ((128, 300), (300, 200)),              # above the small-GEMM threshold
+    ((2, 64, 200), (200, 170)),            # batched
+])
+def test_blas_matmul_equals_numpy_under_every_policy(shape_a, shape_b, monkeypatch):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    expected = np.matmul(a, b)
+    for adaptive in (True, False):
+        monkeypatch.setattr(_blas, "ADAPTIVE", adaptive)
+        for _ in range(20):  # walks through both thread settings of its size class
+            np.testing.assert_allclose(_blas.matmul(a, b), expected, rtol=1e-12)
+    out = np.empty_like(expected)
+    assert _blas.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+def test_blas_matmul_restores_the_thread_count():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = _blas.info()["threads"]
+    a = np.ones((256, 256), np.float32)
+    for _ in range(20):
+        _blas.matmul(a, a)
+    assert _blas.info()["threads"] == before
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):  # the user's limit rules
+        _blas.matmul(a, a)
+        assert _blas.info()["threads"] == 1
