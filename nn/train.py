@@ -87,6 +87,9 @@ def build_parser():
                         "(needs graphviz's dot) or .dot/.gv (DOT text)")
     p.add_argument("--graph-max-nodes", type=_positive_int, default=200, metavar="N",
                    help="draw at most N graph nodes (default 200)")
+    p.add_argument("--step-through", metavar="FILE",
+                   help="also write an HTML page stepping through one training step's "
+                        "backward pass (autograd.step_through; needs graphviz's dot)")
     p.add_argument("--train-limit", type=_positive_int, metavar="N",
                    help="use only the first N training samples (quick runs)")
     p.add_argument("--test-limit", type=_positive_int, metavar="N",
@@ -445,6 +448,12 @@ def train(args, log=print):
         x0, y0 = autograd.Tensor(x_train[:k]), autograd.Tensor(y_train[:k])
         export_graph(args.graph, model, loss_fn, x0, y0, args.graph_max_nodes)
         log(f"graph of one batch's forward + backward written to {args.graph}")
+    if args.step_through:
+        from .step_through_export import export_step_through
+        k = min(args.batch_size, len(y_train))
+        export_step_through(args.step_through, model, loss_fn, autograd.Tensor(x_train[:k]),
+                            autograd.Tensor(y_train[:k]), args.graph_max_nodes)
+        log(f"step-through page of one training step written to {args.step_through}")
 
     metrics = dict(config=config, num_parameters=int(n_params), epochs=[], batch_loss=[],
                    final_test_acc=None, best_test_acc=None, total_time_s=None)

@@ -178,3 +178,32 @@ def test_browser_small_cnn(browser, tmp_path):
     # the conv's input (no gradient) is drawn as the user's named input into an Unfold box
     assert "image" in page.inner_text("#graph") and "Unfold" in page.inner_text("#graph")
     assert errors == []
+
+
+# ------------------------------------------------------------------ ndgrad-train --step-through
+def test_train_cli_writes_a_step_through_page(tmp_path, browser):
+    pytest.importorskip("sklearn")
+    from nn import train
+    page_path = tmp_path / "step.html"
+    rc = train.main(["--out", str(tmp_path), "--step-through", str(page_path), "--no-plot",
+                     "--threads", "1", "--epochs", "1", "--train-limit", "32",
+                     "--test-limit", "16", "--no-progress"])
+    assert rc == 0
+    page, errors = open_page(browser, page_path)
+    n = int(page.inner_text("#step-index").split("/")[1])
+    assert n > 10
+    page.click("#next")
+    assert page.inner_text("#panel h2") == "Step 1: CrossEntropy → L"
+    assert "features.conv1" in page.inner_text("#graph")  # clustered by module
+    assert errors == []
+
+
+def test_train_cli_step_through_needs_html(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    from nn import train
+    with pytest.raises(SystemExit) as e:
+        train.main(["--out", str(tmp_path), "--step-through", str(tmp_path / "s.svg"),
+                    "--no-plot", "--epochs", "1", "--train-limit", "32", "--test-limit", "16",
+                    "--no-progress"])
+    assert e.value.code == 2
+    assert "use an .html file name" in capsys.readouterr().err
