@@ -36,7 +36,9 @@ def summarize(x):
     if arr.ndim == 0:
         return {"text": f"{float(arr):.4g}", "short": f"{float(arr):.4g}"}
     if arr.size <= SMALL:
-        text = np.array2string(arr, precision=4, suppress_small=True, max_line_width=72)
+        # a column (50, 1) reads better as a row: print without its unit dimensions
+        shown = arr.squeeze() if arr.ndim > 1 and arr.squeeze().ndim == 1 else arr
+        text = np.array2string(shown, precision=4, suppress_small=True, max_line_width=60)
         short = f"{_shape_str(arr.shape)} ‖·‖ {_norm(arr):.3g}"
         return {"text": f"{_shape_str(arr.shape)}\n{text}", "short": short}
     if arr.size == 0 or arr.dtype.kind not in "fiu":

@@ -49,6 +49,13 @@
     node.appendChild(label);
   }
 
+  // Highlight the current node(s) and scroll the first one into view.
+  function markCurrent(ids) {
+    const nodes = ids.map(nodeElement).filter(n => n);
+    nodes.forEach(n => n.classList.add("current"));
+    if (nodes.length) nodes[0].scrollIntoView({block: "center", inline: "center"});
+  }
+
   // ---------------------------------------------------------------- panel helpers
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -84,7 +91,7 @@
       return;
     }
     const step = data.steps[k - 1];
-    step.ids.forEach(id => { const n = nodeElement(id); if (n) n.classList.add("current"); });
+    markCurrent(step.ids);
     for (const inp of step.inputs) {
       const e = edgeElement(inp.edge);
       if (e) e.classList.add("flow");
@@ -133,7 +140,7 @@
       return;
     }
     const item = data.forward[k - 1];
-    item.ids.forEach(id => { const n = nodeElement(id); if (n) n.classList.add("current"); });
+    markCurrent(item.ids);
     panel.append(el("h2", `Forward ${k}: ${item.op} → ${item.name}`, "title"));
     panel.append(el("p", item.meta));
     panel.append(value(item.value));
