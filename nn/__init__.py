@@ -55,3 +55,18 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: E402
 from .dropout import Dropout  # noqa: E402
 from .activation import ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, LogSoftmax  # noqa: E402
 from .loss import CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss  # noqa: E402
+from .activation import (GELU, SiLU, ELU, SELU, CELU, ReLU6, Hardtanh, Hardswish,  # noqa: E402
+                         Hardsigmoid, Mish, Softsign, Softmin, Tanhshrink, Softshrink,
+                         Hardshrink, GLU, LogSigmoid, Softplus, Threshold, PReLU)
+from .loss import (HuberLoss, SmoothL1Loss, KLDivLoss, PoissonNLLLoss,  # noqa: E402
+                   GaussianNLLLoss, CosineEmbeddingLoss, MarginRankingLoss, HingeEmbeddingLoss,
+                   TripletMarginLoss, MultiMarginLoss, SoftMarginLoss, MultiLabelSoftMarginLoss,
+                   MultiLabelMarginLoss, BCELoss)
+from .normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d,  # noqa: E402
+                            InstanceNorm3d, LocalResponseNorm)
+from .layers_extra import (Embedding, Upsample, UpsamplingNearest2d,  # noqa: E402
+                           UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle, AdaptiveMaxPool1d,
+                           AdaptiveMaxPool2d, Dropout1d, Dropout2d, Dropout3d, AlphaDropout,
+                           CosineSimilarity, PairwiseDistance)
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: E402
+from .attention import MultiheadAttention  # noqa: E402
