@@ -327,14 +327,18 @@ class _Drawer:
             sid = self.extra_ids.setdefault(id(value_k), f"saved{len(self.extra_ids)}")
             if fresh:
                 self.b.node(sid, self.cluster_of(ctx), **self.paint(dict(
-                    shape="box", label=_lines("saved" + self._saved_role(ctx, ref),
+                    shape="box", label=_lines("saved" + self._saved_role(ctx, ref, value_k),
                                               *_saved_desc(value_k)), fontsize="10"),
                     "saved", False))
             self.b.edge(sid, consumer, style="dashed", arrowhead="none")
 
-    def _saved_role(self, ctx, ref):
+    def _saved_role(self, ctx, ref, value):
+        unfolded = getattr(ctx, "unfolded", None)
         if ref is _OUTPUT:  # name the saved value itself (s3, W, ...)
             role = self.names[id(ctx)]
+        elif unfolded is not None and not getattr(ref, "requires_grad", False) and \
+                np.shape(value) == tuple(ctx.input_meta[unfolded[0]][0]):
+            role = f"unfold({unfolded[1] or 'input'})"  # a conv's window matrix
         elif isinstance(ref, Variable):
             role = self.names.get(id(ref.grad_fn)) if ref.grad_fn is not None else \
                 (self.names.get(id(ref)) or self.naming.leaf_name(ref) or "input")
