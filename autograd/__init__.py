@@ -17,6 +17,12 @@ from .tensor import (Tensor, tensor, zeros, ones, empty, full, zeros_like, ones_
                      randn, rand, eye, manual_seed, matmul, where, cat, concatenate, stack,
                      split, pad, _as_tensor, from_numpy, from_dlpack)
 from .scalar import Scalar
+from .factories import (Generator, default_generator, manual_seed, initial_seed, seed,  # noqa: F811
+                        randn, rand, randint, randperm, normal, bernoulli, multinomial, linspace,
+                        logspace, arange, full, eye, tril_indices, triu_indices, zeros_like,
+                        ones_like, empty_like, full_like, rand_like, randn_like, randint_like)
+from .functions import *  # noqa: F401,F403  (sin, gather, einsum, cumsum, where(cond), ...)
+from . import linalg  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from . import grad_mode
 from . import ops as O
 from .function import shares_saved_memory
+from .tensor_ops import TensorOps
 from .variable import Variable
 
 _FLOAT_KINDS = "fc"
@@ -54,7 +55,7 @@ def _index_to_numpy(index):
     return tuple(out) if isinstance(index, tuple) or len(out) > 1 else out[0]
 
 
-class Tensor(Variable):
+class Tensor(Variable, TensorOps):
     """A multi-dimensional array with automatic differentiation (like ``torch.Tensor``)."""
 
     __slots__ = ()
@@ -241,7 +242,6 @@ class Tensor(Variable):
     add = Variable.__add__
     sub = Variable.__sub__
     mul = Variable.__mul__
-    div = Variable.__truediv__
     neg = Variable.__neg__
     pow = Variable.__pow__
 
@@ -269,6 +269,8 @@ class Tensor(Variable):
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return self._clamp_tensor(min, max)  # tensor_ops.py: gradients for the bounds too
         return O.Clamp.apply(self, min=min, max=max)
 
     clip = clamp

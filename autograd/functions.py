@@ -1,0 +1,147 @@
+"""Functional forms (``autograd.sin(x)``, ``autograd.gather(x, 1, idx)``, like
+``torch.sin``, ``torch.gather``) of the Tensor methods in ``tensor_ops``/``tensor_reduce``,
+and the functions that have no method form: einsum, tensordot, meshgrid,
+broadcast_tensors, std_mean, var_mean, where(condition)."""
+import numpy as np
+
+from .tensor import Tensor, _as_tensor, where as _where
+from .tensor_reduce import einsum  # noqa: F401
+
+_METHODS = (
+    # copy / layout
+    "clone", "view_as", "reshape_as", "unflatten", "movedim", "moveaxis", "swapaxes",
+    "swapdims", "diagonal", "diag", "diag_embed", "flip", "fliplr", "flipud", "roll", "rot90",
+    "tril", "triu", "repeat_interleave", "tile", "narrow", "select", "unbind", "numel",
+    "nelement",
+    # indexing
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+    "index_fill", "index_copy", "masked_fill", "masked_select", "masked_scatter", "take",
+    "take_along_dim", "nonzero", "argwhere",
+    # math
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2",
+    "exp2", "expm1", "log2", "log10", "log1p", "rsqrt", "reciprocal", "square", "erf", "erfc",
+    "erfinv", "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder",
+    "floor_divide", "div", "divide", "true_divide", "copysign", "hypot", "logaddexp", "lerp",
+    "xlogy", "logit", "nan_to_num", "sgn", "heaviside",
+    # reductions, scans, order statistics, tests
+    "prod", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "norm", "median", "mode",
+    "kthvalue", "quantile", "any", "all", "count_nonzero", "sort", "argsort", "msort", "topk",
+    "unique", "isclose", "allclose", "equal", "isnan", "isinf", "isfinite", "isposinf",
+    "isneginf", "bincount", "histc", "histogram",
+    # linear algebra
+    "mm", "bmm", "mv", "dot", "inner", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
+    "kron", "trace", "cross", "det", "inverse", "pinverse",
+)
+
+
+def _functional(name):
+    def fn(input, *args, **kwargs):
+        return getattr(_as_tensor(input), name)(*args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"Functional form of ``Tensor.{name}``."
+    return fn
+
+
+for _name in _METHODS:
+    globals()[_name] = _functional(_name)
+del _name
+
+__all__ = list(_METHODS) + ["einsum", "tensordot", "meshgrid", "broadcast_tensors",
+                            "broadcast_shapes", "std_mean", "var_mean", "where", "numel",
+                            "is_tensor", "is_floating_point", "clamp", "clip"]
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.dtype.kind == "f"
+
+
+def where(condition, input=None, other=None):
+    """``where(condition, x, y)``: x where condition holds, else y; ``where(condition)``:
+    ``nonzero(condition, as_tuple=True)``."""
+    if input is None and other is None:
+        return _as_tensor(condition).nonzero(as_tuple=True)
+    return _where(condition, input, other)
+
+
+def clamp(input, min=None, max=None):
+    return input.clamp(min, max)
+
+
+clip = clamp
+
+
+def tensordot(a, b, dims=2):
+    """Contract the last ``dims`` dims of a with the first of b, or the listed pairs."""
+    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    if isinstance(dims, int):
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    dims_a = [d % a.ndim for d in dims_a]
+    dims_b = [d % b.ndim for d in dims_b]
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError(f"tensordot: both dimension lists should have the same length, got "
+                           f"{len(dims_a)} and {len(dims_b)}")
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"tensordot: contracted dimensions need to match, but first has "
+                               f"size {a.shape[da]} in dim {da} and second has size "
+                               f"{b.shape[db]} in dim {db}")
+        sb[db] = sa[da]
+    out = [c for i, c in enumerate(sa) if i not in dims_a] + \
+          [c for i, c in enumerate(sb) if i not in dims_b]
+    return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
+def broadcast_shapes(*shapes):
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def broadcast_tensors(*tensors):
+    tensors = [_as_tensor(t) for t in tensors]
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(t.expand(shape) if t.shape != shape else t for t in tensors)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    tensors = [_as_tensor(t).reshape(-1) for t in tensors]
+    n = len(tensors)
+    if indexing == "xy" and n >= 2:
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    shape = tuple(t.shape[0] for t in tensors)
+    out = []
+    for i, t in enumerate(tensors):
+        view = [1] * n
+        view[i] = shape[i]
+        out.append(t.reshape(view).expand(shape))
+    if indexing == "xy" and n >= 2:
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) with Bessel's correction by default (PyTorch's, not NumPy's ddof=0)."""
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim=dim, keepdim=keepdim) if dim is not None else
+            input.mean().reshape((1,) * input.ndim if keepdim else ()))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim=dim, keepdim=keepdim) if dim is not None else
+            input.mean().reshape((1,) * input.ndim if keepdim else ()))

@@ -1,0 +1,99 @@
+"""More reductions: prod and vector norms.
+
+Medians, quantiles, sort, topk, kthvalue, mode, cummax are composites (indices from
+NumPy, values gathered at them) in ``autograd/tensor_ops.py``; matrix norms are
+composites of these and of singular values.
+"""
+import numpy as np
+
+from ..function import Function
+from .elementwise import Where
+from .reduce import keepdim_shape, normalize_dims
+
+
+def _back(grad, ctx):
+    """The reduced gradient broadcast back to the input's shape."""
+    shape = ctx.input_meta[0][0]
+    if not ctx.attrs.get("keepdim", False):
+        grad = grad.reshape(keepdim_shape(shape, ctx.dims))
+    return grad.expand(shape)
+
+
+class Prod(Function):
+    """y = Π x over dims"""
+    backward_rule = ("dL/dx = dL/dy · y / x (where x == 0: dL/dy · Π of the others if it "
+                     "is the only zero, else 0)")
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims = normalize_dims(dim, x.ndim, "prod")
+        ctx.save_for_backward(x)
+        dtype = x.dtype if x.dtype.kind in "fc" else np.int64
+        return np.prod(x, axis=ctx.dims, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        dims = ctx.dims
+        zero = x._data == 0
+        g = _back(grad, ctx)
+        if not zero.any():
+            y = Prod.apply(x, dim=dims, keepdim=True)
+            return g * y / x
+        # Product of the nonzero elements (differentiable), used where x is the only zero.
+        nonzero = Where.apply(zero, x * 0.0 + 1.0, x)
+        p_nz = Prod.apply(nonzero, dim=dims, keepdim=True)
+        zeros = zero.sum(axis=dims, keepdims=True)
+        only_zero = zero & (zeros == 1)
+        p_all = Where.apply(zeros > 0, p_nz * 0.0, p_nz)  # the product itself
+        safe_x = Where.apply(zero, x * 0.0 + 1.0, x)
+        return Where.apply(only_zero, g * p_nz, Where.apply(zero, g * 0.0, g * p_all / safe_x))
+
+
+class VectorNorm(Function):
+    """y = (Σ |x|^ord)^(1/ord) over dims (ord 0: count of nonzeros, ±inf: max/min |x|)"""
+    backward_rule = ("dL/dx = dL/dy · sign(x) · |x|^(ord-1) / y^(ord-1) (ord 2: x / y, "
+                     "±inf: sign(x) · [|x| == y] / #ties; 0 where y == 0)")
+
+    @staticmethod
+    def forward(ctx, x, ord=2, dim=None, keepdim=False):
+        ctx.dims = dims = normalize_dims(dim, x.ndim, "vector_norm")
+        a = np.abs(x)
+        if ord == 2:
+            y = np.sqrt(np.sum(a * a, axis=dims, keepdims=keepdim))
+        elif ord == np.inf:
+            y = np.max(a, axis=dims, keepdims=keepdim)
+        elif ord == -np.inf:
+            y = np.min(a, axis=dims, keepdims=keepdim)
+        elif ord == 0:
+            y = np.sum(a != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
+        elif ord == 1:
+            y = np.sum(a, axis=dims, keepdims=keepdim)
+        else:
+            with np.errstate(divide="ignore"):
+                y = np.sum(a ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        y = np.asarray(y, dtype=x.dtype)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        ord = ctx.attrs.get("ord", 2)
+        g = _back(grad, ctx)
+        yk = _back(y, ctx)
+        if ord == 0:
+            return g * 0.0
+        if ord == 1:
+            return g * x.sign()
+        if ord in (np.inf, -np.inf):
+            tie = (np.abs(x._data) == yk._data)
+            count = tie.sum(axis=ctx.dims, keepdims=True)
+            return g * x.sign() * (tie / count)
+        zero = yk._data == 0
+        safe_y = Where.apply(zero, yk * 0.0 + 1.0, yk)
+        if ord == 2:
+            out = g * x / safe_y
+        else:
+            out = g * x.sign() * x.abs() ** (ord - 1) / safe_y ** (ord - 1)
+        return Where.apply(zero, out * 0.0, out)

@@ -1,0 +1,512 @@
+"""More Tensor methods, PyTorch's names: layout, indexing and scatter, math.
+
+``Tensor`` inherits :class:`TensorOps` (this module's layout/indexing/math methods plus
+``tensor_reduce.ReduceLinalgOps``). Every method is a thin wrapper over a Function in
+``autograd/ops`` (math in ``ops/math.py``, scatters in ``ops/indexing.py``, ...) or a
+composite of existing ops, whose gradient then comes from those ops.
+"""
+import functools
+import inspect
+import numbers
+
+import numpy as np
+
+from . import ops as O
+from .ops import indexing as I, layout as L, math as M, math_binary as MB
+from .tensor_reduce import ReduceLinalgOps, _const, _dim, _float, _raw, _tensor_like
+
+
+def _sizes(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(s) for s in args)
+
+
+def _index_array(index, op):
+    arr = _raw(index)
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _check_gather_index(x, dim, index, op):
+    if index.ndim != max(x.ndim, 1) and not (x.ndim == 0 and index.ndim <= 1):
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions "
+                           f"as input tensor (input {x.shape}, index {index.shape})")
+    n = x.shape[dim] if x.ndim else 1
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise RuntimeError(f"{op}(): index {int(index.max()) if index.max() >= n else int(index.min())} "
+                           f"is out of bounds for dimension {dim} with size {n}")
+    for d in range(x.ndim):
+        if d != dim and index.shape[d] > x.shape[d]:
+            raise RuntimeError(f"{op}(): Size does not match at dimension {d}: index "
+                               f"{index.shape} is larger than input {x.shape}")
+
+
+# PyTorch accepts NumPy's argument names everywhere (python_arg_parser's aliases):
+# ``axis`` for ``dim`` and ``keepdims`` for ``keepdim``.
+_NUMPY_ALIASED = (
+    "sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "logsumexp",
+    "softmax", "log_softmax", "prod", "any", "all", "median", "mode", "kthvalue", "quantile",
+    "norm", "count_nonzero", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "sort",
+    "argsort", "topk", "flip", "roll", "squeeze", "unsqueeze", "flatten", "gather", "scatter",
+    "index_select", "unbind", "split", "chunk", "narrow", "select", "take_along_dim",
+)
+
+
+def numpy_aliases(fn):
+    """``fn`` accepting ``axis=``/``keepdims=`` as ``dim=``/``keepdim=``."""
+    takes_axis = "axis" in inspect.signature(fn).parameters
+
+    def method(self, *args, **kwargs):
+        if kwargs:
+            if "axis" in kwargs and not takes_axis:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(self, *args, **kwargs)
+    return functools.wraps(fn)(method)
+
+
+class TensorOps(ReduceLinalgOps):
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs):
+        # Tensor (and its subclasses) get the NumPy argument aliases on these methods.
+        super().__init_subclass__(**kwargs)
+        for name in _NUMPY_ALIASED:
+            fn = getattr(cls, name, None)
+            if callable(fn) and not hasattr(fn, "__wrapped__"):
+                setattr(cls, name, numpy_aliases(fn))
+
+    # ------------------------------------------------------------------ copy / layout
+    def clone(self, memory_format=None):
+        return L.Clone.apply(self)
+
+    def contiguous(self, memory_format=None):
+        return self if self._data.flags.c_contiguous else L.Clone.apply(self)
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def _new(self, fill, size, dtype, requires_grad):
+        from .tensor import Tensor
+        return Tensor(fill(_sizes(size), np.dtype(dtype or self.dtype)), requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(np.zeros, size, dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(np.ones, size, dtype, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(np.empty, size, dtype, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new(lambda s, d: np.full(s, fill_value, d), (size,), dtype, requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .tensor import Tensor
+        return Tensor(np.array(_raw(data), dtype=np.dtype(dtype or self.dtype)),
+                      requires_grad=requires_grad)
+
+    def nelement(self):
+        return self._data.size
+
+    def unflatten(self, dim, sizes):
+        d = _dim(dim, self.ndim, "unflatten")
+        sizes = tuple(sizes)
+        if -1 in sizes:
+            known = int(np.prod([s for s in sizes if s != -1]))
+            sizes = tuple(self.shape[d] // max(known, 1) if s == -1 else s for s in sizes)
+        if int(np.prod(sizes)) != self.shape[d]:
+            raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the "
+                               f"size of dim {dim} ({self.shape[d]}) in the input tensor")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
+    def movedim(self, source, destination):
+        src = (source,) if isinstance(source, int) else tuple(source)
+        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} "
+                               f"dims) should contain the same number of dims as destination "
+                               f"({dst} dims)")
+        src = [_dim(s, self.ndim, "movedim") for s in src]
+        dst = [_dim(s, self.ndim, "movedim") for s in dst]
+        order = [d for d in range(self.ndim) if d not in src]
+        for s, d in sorted(zip(dst, src)):
+            order.insert(s, d)
+        return self if order == list(range(self.ndim)) else self.permute(order)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        d1, d2 = _dim(dim1, self.ndim, "diagonal"), _dim(dim2, self.ndim, "diagonal")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return L.Diagonal.apply(self, offset=offset, dim1=d1, dim2=d2)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        nd = self.ndim + 1
+        d1, d2 = _dim(dim1, nd, "diag_embed"), _dim(dim2, nd, "diag_embed")
+        if d1 == d2:
+            raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+        n = self.shape[-1] + abs(offset)
+        batch = list(self.shape[:-1])
+        shape = []
+        for i in range(nd):
+            shape.append(n if i in (d1, d2) else batch.pop(0))
+        # The batch dims stay in order; the diagonal (the last dim of self) goes to d1/d2.
+        return L.DiagonalScatter.apply(self, shape=tuple(shape), offset=offset, dim1=d1, dim2=d2)
+
+    def diag(self, diagonal=0):
+        if self.ndim == 1:
+            return self.diag_embed(diagonal, 0, 1)
+        if self.ndim == 2:
+            return self.diagonal(diagonal, 0, 1)
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+
+    def unfold(self, dimension, size, step):
+        """Sliding windows of ``size`` along ``dimension`` every ``step``, as a new last dim."""
+        d = _dim(dimension, self.ndim, "unfold")
+        n = self.shape[d] if self.ndim else 1
+        if size > n or step <= 0:
+            raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {n} but "
+                               f"size is {size} (step {step} must be positive)")
+        starts = np.arange(0, n - size + 1, step)
+        windows = starts[:, None] + np.arange(size)[None, :]
+        x = self if self.ndim else self.reshape(1)
+        out = x[I.dim_index(x.ndim, d, windows)]  # [..., n_windows, size, ...]
+        return out.movedim(d + 1, -1)
+
+    def flip(self, *dims):
+        dims = tuple(_dim(d, self.ndim, "flip") for d in _sizes(dims))
+        return L.Flip.apply(self, dims=dims) if dims else self.clone()
+
+    def fliplr(self):
+        return self.flip(1)
+
+    def flipud(self):
+        return self.flip(0)
+
+    def roll(self, shifts, dims=None):
+        if dims is None:
+            return L.Roll.apply(self, shifts=int(np.sum(shifts)), dims=None)
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, "
+                               f"dims: {len(dims)}")
+        return L.Roll.apply(self, shifts=shifts, dims=tuple(_dim(d, self.ndim, "roll") for d in dims))
+
+    def rot90(self, k=1, dims=(0, 1)):
+        d0, d1 = (_dim(d, self.ndim, "rot90") for d in dims)
+        k %= 4
+        if k == 1:
+            return self.flip(d1).transpose(d0, d1)
+        if k == 2:
+            return self.flip(d0, d1)
+        if k == 3:
+            return self.flip(d0).transpose(d0, d1)
+        return self.clone()
+
+    def tril(self, diagonal=0):
+        if self.ndim < 2:
+            raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got {self.ndim}")
+        return L.Tril.apply(self, diagonal=diagonal, upper=False)
+
+    def triu(self, diagonal=0):
+        if self.ndim < 2:
+            raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got {self.ndim}")
+        return L.Tril.apply(self, diagonal=diagonal, upper=True)
+
+    def repeat(self, *sizes):
+        reps = _sizes(sizes)
+        if len(reps) < self.ndim:
+            raise RuntimeError(f"repeat: Number of dimensions of repeat dims ({len(reps)}) can "
+                               f"not be smaller than number of dimensions of tensor ({self.ndim})")
+        return L.Repeat.apply(self, reps=reps)
+
+    def tile(self, *dims):
+        reps = _sizes(dims)
+        return self.repeat((1,) * (self.ndim - len(reps)) + reps)
+
+    def repeat_interleave(self, repeats, dim=None, output_size=None):
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _dim(dim, x.ndim, "repeat_interleave")
+        reps = np.asarray(_raw(repeats))
+        index = np.repeat(np.arange(x.shape[d]), reps)
+        return x.index_select(d, index)
+
+    def narrow(self, dim, start, length):
+        d = _dim(dim, self.ndim, "narrow")
+        start = int(start) % self.shape[d] if int(start) < 0 else int(start)
+        if start + length > self.shape[d]:
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                               f"size ({self.shape[d]}).")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def select(self, dim, index):
+        d = _dim(dim, self.ndim, "select")
+        return self[(slice(None),) * d + (int(index),)]
+
+    def unbind(self, dim=0):
+        d = _dim(dim, self.ndim, "unbind")
+        return tuple(self.select(d, i) for i in range(self.shape[d]))
+
+    # ------------------------------------------------------------------ indexing / scatter
+    def gather(self, dim, index, sparse_grad=False):
+        index = _index_array(index, "gather")
+        d = _dim(dim, self.ndim, "gather")
+        _check_gather_index(self, d, index, "gather")
+        return I.Gather.apply(self, index=I.grid_index(index, d))
+
+    def take_along_dim(self, indices, dim=None):
+        indices = _index_array(indices, "take_along_dim")
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        d = _dim(dim, self.ndim, "take_along_dim")
+        shape = np.broadcast_shapes(self.shape[:d] + (1,) + self.shape[d + 1:],
+                                    indices.shape[:d] + (1,) + indices.shape[d + 1:])
+        x = self.expand(shape[:d] + (self.shape[d],) + shape[d + 1:])
+        idx = np.broadcast_to(indices, shape[:d] + (indices.shape[d],) + shape[d + 1:])
+        return x.gather(d, idx)
+
+    def take(self, index):
+        index = _index_array(index, "take")
+        return self.reshape(-1)[index]
+
+    def index_select(self, dim, index):
+        index = _index_array(index, "index_select").reshape(-1)
+        d = _dim(dim, self.ndim, "index_select")
+        return I.IndexSelect.apply(self, index=I.dim_index(self.ndim, d, index))
+
+    def _scatter_args(self, dim, index, src, op):
+        index = _index_array(index, op)
+        d = _dim(dim, self.ndim, op)
+        _check_gather_index(self, d, index, op)
+        src = _tensor_like(src, self)
+        if src.ndim and src.shape != index.shape:
+            src = src[tuple(slice(0, s) for s in index.shape)]
+        return I.grid_index(index, d), src.expand(index.shape) if src.shape != index.shape else src
+
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
+        if src is None:
+            src = value
+        if isinstance(src, numbers.Number) and src is not None:
+            src = _const(np.asarray(src, dtype=self.dtype))
+        if reduce is not None:
+            return self.scatter_reduce(dim, index, src, {"add": "sum", "multiply": "prod"}[reduce])
+        grid, src = self._scatter_args(dim, index, src, "scatter")
+        return I.Scatter.apply(self, src, index=grid)
+
+    def scatter_add(self, dim, index, src):
+        grid, src = self._scatter_args(dim, index, src, "scatter_add")
+        return self + I.ScatterAdd.apply(src, shape=self.shape, index=grid)
+
+    def scatter_reduce(self, dim, index, src, reduce, include_self=True):
+        if reduce not in I.ScatterReduce.UFUNCS:
+            raise RuntimeError(f"scatter_reduce(): reduce argument must be one of sum, prod, "
+                               f"mean, amax, amin, got {reduce!r}")
+        grid, src = self._scatter_args(dim, index, src, "scatter_reduce")
+        return I.ScatterReduce.apply(self, src, index=grid, reduce=reduce, include_self=include_self)
+
+    def _index_args(self, dim, index, source, op):
+        index = _index_array(index, op).reshape(-1)
+        d = _dim(dim, self.ndim, op)
+        source = _tensor_like(source, self)
+        want = self.shape[:d] + (len(index),) + self.shape[d + 1:]
+        if source.shape != want:
+            raise RuntimeError(f"{op}(): source {source.shape} should have shape {want} for "
+                               f"input {self.shape}, index of length {len(index)} at dim {dim}")
+        return I.dim_index(self.ndim, d, index), source
+
+    def index_add(self, dim, index, source, alpha=1):
+        idx, source = self._index_args(dim, index, source, "index_add")
+        return I.IndexCopy.apply(self, source, index=idx, accumulate=True, alpha=alpha)
+
+    def index_copy(self, dim, index, source):
+        idx, source = self._index_args(dim, index, source, "index_copy")
+        return I.IndexCopy.apply(self, source, index=idx)
+
+    def index_fill(self, dim, index, value):
+        index = _index_array(index, "index_fill").reshape(-1)
+        d = _dim(dim, self.ndim, "index_fill")
+        mask = np.zeros(self.shape, dtype=bool)
+        mask[I.dim_index(self.ndim, d, index)] = True
+        return self.masked_fill(mask, value)
+
+    def masked_fill(self, mask, value):
+        mask = np.asarray(_raw(mask))
+        if mask.dtype != bool:
+            raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with "
+                               f"dtype {mask.dtype}")
+        value = _tensor_like(value, self)
+        if value.ndim:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.ndim} dimension(s).")
+        return O.Where.apply(mask, value, self)
+
+    def masked_select(self, mask):
+        mask = np.asarray(_raw(mask), dtype=bool)
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        x = self.expand(shape) if self.shape != shape else self
+        return x[np.broadcast_to(mask, shape)]
+
+    def masked_scatter(self, mask, source):
+        mask = np.asarray(_raw(mask), dtype=bool)
+        mask = np.broadcast_to(mask, self.shape)
+        return I.MaskedScatter.apply(self, _tensor_like(source, self), mask=mask)
+
+    def nonzero(self, as_tuple=False):
+        idx = np.nonzero(self._data)
+        if as_tuple:
+            return tuple(_const(i.astype(np.int64)) for i in idx)
+        return _const(np.stack(idx, axis=-1).astype(np.int64) if idx else
+                      np.zeros((int(bool(self._data)), 0), dtype=np.int64))
+
+    def argwhere(self):
+        return self.nonzero()
+
+    # ------------------------------------------------------------------ math
+    def _unary(self, fn, **attrs):
+        return fn.apply(_float(self), **attrs)
+
+    def sin(self): return self._unary(M.Sin)
+    def cos(self): return self._unary(M.Cos)
+    def tan(self): return self._unary(M.Tan)
+    def asin(self): return self._unary(M.Asin)
+    def acos(self): return self._unary(M.Acos)
+    def atan(self): return self._unary(M.Atan)
+    def sinh(self): return self._unary(M.Sinh)
+    def cosh(self): return self._unary(M.Cosh)
+    def asinh(self): return self._unary(M.Asinh)
+    def acosh(self): return self._unary(M.Acosh)
+    def atanh(self): return self._unary(M.Atanh)
+    arcsin, arccos, arctan = asin, acos, atan
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+    def exp2(self): return self._unary(M.Exp2)
+    def expm1(self): return self._unary(M.Expm1)
+    def log2(self): return self._unary(M.Log2)
+    def log10(self): return self._unary(M.Log10)
+    def log1p(self): return self._unary(M.Log1p)
+    def rsqrt(self): return self._unary(M.Rsqrt)
+    def erf(self): return self._unary(M.Erf)
+    def erfc(self): return self._unary(M.Erfc)
+    def erfinv(self): return self._unary(M.Erfinv)
+
+    def reciprocal(self):
+        return self._unary(M.Reciprocal)
+
+    def square(self):
+        return M.Square.apply(self)
+
+    def _rounding(self, fn, decimals=0):
+        if self.dtype.kind in "iub" and fn != "sign":
+            return self.clone()
+        return M.Rounding.apply(self, fn=fn, decimals=decimals)
+
+    def floor(self): return self._rounding("floor")
+    def ceil(self): return self._rounding("ceil")
+    def trunc(self): return self._rounding("trunc")
+    fix = trunc
+    def sgn(self): return self._rounding("sign")
+
+    def round(self, decimals=0):
+        """Half to even (2.5 -> 2, 3.5 -> 4), as PyTorch does."""
+        return self._rounding("round", decimals)
+
+    def frac(self):
+        return M.Frac.apply(self)
+
+    def _binary(self, fn, other, reflected=False):
+        other = _tensor_like(other, self)
+        return fn.apply(other, self) if reflected else fn.apply(self, other)
+
+    def atan2(self, other): return self._binary(MB.Atan2, _float(_tensor_like(other, self)))
+    arctan2 = atan2
+    def fmod(self, other): return self._binary(MB.Fmod, other)
+    def remainder(self, other): return self._binary(MB.Remainder, other)
+    def copysign(self, other): return _float(self)._binary(MB.Copysign, other)
+    def hypot(self, other): return self._binary(MB.Hypot, other)
+    def logaddexp(self, other): return self._binary(MB.LogAddExp, other)
+    def xlogy(self, other): return _float(self)._binary(MB.Xlogy, other)
+    def __mod__(self, other): return self.remainder(other)
+    def __rmod__(self, other): return self._binary(MB.Remainder, other, reflected=True)
+
+    def floor_divide(self, other):
+        return self.div(other, rounding_mode="floor")
+
+    def __floordiv__(self, other):
+        return self.floor_divide(other)
+
+    def __rfloordiv__(self, other):
+        return _tensor_like(other, self).floor_divide(self)
+
+    def div(self, other, rounding_mode=None):
+        """``/`` (true division); ``rounding_mode='trunc'`` or ``'floor'`` rounds the
+        quotient (zero gradient), integer tensors stay integer then."""
+        q = self / other
+        if rounding_mode is None:
+            return q
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
+                             f"'floor' but found {rounding_mode!r}")
+        other_raw = _raw(other)
+        ints = self.dtype.kind in "iu" and np.asarray(other_raw).dtype.kind in "iub"
+        if ints:
+            a, b = self._data, np.asarray(other_raw)
+            out = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(a / b)
+            return _const(np.asarray(out).astype(np.result_type(a, b)))
+        return q.floor() if rounding_mode == "floor" else q.trunc()
+
+    divide = div
+    true_divide = div
+
+    def lerp(self, end, weight):
+        end = _tensor_like(end, self)
+        return MB.Lerp.apply(self, end, _tensor_like(weight, self))
+
+    def logit(self, eps=None):
+        return MB.Logit.apply(_float(self), eps=eps)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        if self.dtype.kind != "f":
+            return self.clone()
+        info = np.finfo(self.dtype)
+        return MB.NanToNum.apply(self, nan=nan, posinf=info.max if posinf is None else posinf,
+                                 neginf=info.min if neginf is None else neginf)
+
+    def heaviside(self, values):
+        """0 for x < 0, ``values`` at x == 0, 1 for x > 0 (no derivative, as in PyTorch)."""
+        out = np.heaviside(self._data, _raw(values))
+        return _const(out.astype(self.dtype, copy=False))
+
+    def _clamp_tensor(self, min=None, max=None):
+        lo = _tensor_like(-np.inf if min is None else min, self)
+        hi = _tensor_like(np.inf if max is None else max, self)
+        return MB.ClampTensor.apply(self, lo, hi)
+
+    # ------------------------------------------------------------------ formatting
+    def __format__(self, spec):
+        """A 0-d tensor formats its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.ndim == 0:
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
