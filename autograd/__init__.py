@@ -59,6 +59,9 @@ def __getattr__(name):
     if name == "show_config":  # NumPy's BLAS, kernel, threads, CPU; see autograd/info.py
         from .info import show_config
         return show_config
+    if name == "onnx":  # needs the optional onnx package only when used
+        import importlib
+        return importlib.import_module(".onnx", __name__)
     if name == "testing":
         import importlib
         return importlib.import_module(".testing", __name__)
