@@ -97,3 +97,19 @@ def test_saved_values_are_drawn_while_alive_and_marked_freed_after_backward():
     after = draw(loss, model, show_saved=True)
     assert after.find("saved tensors freed")
     assert after.find("grad ‖·‖")  # gradients in the same picture
+
+
+def test_inputs_and_parameters_are_coloured_apart_and_named_as_in_the_code():
+    from autograd import Scalar
+    from autograd.viz import COLORS
+    w0, x0, w1, x1, w2 = (Scalar(v) for v in (2.0, -1.0, -3.0, -2.0, -3.0))
+    f = (w0 * x0 + w1 * x1 + w2).sigmoid()
+    params, inputs = dict(w0=w0, w1=w1, w2=w2, f=f), dict(x0=x0, x1=x1)
+    d = Dot(autograd.to_dot(f, params=params, inputs=inputs))
+    assert d.nodes[d.one("{ x0 |")]["fillcolor"] == COLORS["input"]
+    assert d.nodes[d.one("{ w0 |")]["fillcolor"] == COLORS["parameter"]
+    steps = autograd.explain_backward(f, params=params, inputs=inputs, print_table=False)
+    assert steps.lines[0] == "grad_f = 1.0"
+    assert steps[0].inputs[0].formula == "grad_s3 = grad_f · (1-f)·f"
+    with pytest.raises(TypeError, match="unexpected keyword arguments \\['colour'\\]"):
+        autograd.step_through(f, colour="red")

@@ -125,7 +125,7 @@ class _Drawer:
     """One drawing: walks the kept nodes and asks the builder for boxes and arrows."""
 
     def __init__(self, roots, params, show_saved, show_attrs, show_grad, group_by, max_nodes,
-                 ids=False):
+                 ids=False, inputs=None):
         self.roots = roots
         self.show_saved, self.show_attrs, self.show_grad = show_saved, show_attrs, show_grad
         self.group_by = group_by
@@ -133,7 +133,7 @@ class _Drawer:
         self.root_nodes = [_node_of(r) for r in roots]
         self.kept, self.total = _walk(self.root_nodes, max_nodes)
         from ..engine import topological_order
-        self.naming = _Naming(roots, params)
+        self.naming = _Naming(roots, params, inputs)
         self.names = self.naming.auto(roots, topological_order(self.root_nodes))
         self.values = _known_values(self.kept)
         self.drawn = {id(n): f"n{i}" for i, n in enumerate(self.kept)}
@@ -197,8 +197,8 @@ class _Drawer:
         nid = self.drawn[id(leaf)]
         grad = leaf.grad if self.show_grad else None
         bad = self.show_grad and not (_finite(leaf._data) and _finite(grad))
-        key = "output" if id(leaf) in self.root_ids else (
-            "parameter" if id(leaf) in self.naming.params or _is_parameter(leaf) else "input")
+        key = "output" if id(leaf) in self.root_ids else "input" if id(leaf) in self.naming.inputs \
+            else "parameter" if id(leaf) in self.naming.params or _is_parameter(leaf) else "input"
         if self.scalar:
             attrs = dict(shape="record", label=self.record_label(self.names[id(leaf)],
                                                                  leaf._data, grad))
@@ -395,13 +395,15 @@ def _check_draw_options(group_by, max_nodes):
 
 
 def draw_graph(root, params=None, show_saved=False, show_attrs=True, show_grad=True,
-               group_by=None, max_nodes=200, rankdir="TB", legend=True):
+               group_by=None, max_nodes=200, rankdir="TB", legend=True, inputs=None):
     """The graph behind ``root`` (a Tensor or Scalar, or a list of them) as a
     ``graphviz.Digraph`` (displays inline in Jupyter; ``.render()``/``.pipe()`` need
     the graphviz binary, ``.source`` does not).
 
     params      ``dict(model.named_parameters())`` (or any name -> Tensor mapping) to
-                name leaves; leaves' own ``name=`` is used otherwise.
+                name leaves (coloured as parameters); leaves' own ``name=`` is used
+                otherwise. A non-leaf in it (``f=f``) names that intermediate value.
+    inputs      name -> Tensor of data inputs: named like params, coloured as inputs.
     show_saved  draw saved tensors as their own nodes with shape and byte size.
     show_attrs  list each op's non-tensor attributes (stride, padding, dim, ...).
     show_grad   after backward, show gradients (norm, min, max) and mark NaN/Inf in red.
@@ -415,7 +417,7 @@ def draw_graph(root, params=None, show_saved=False, show_attrs=True, show_grad=T
     roots = _roots_list(root)
     _check_draw_options(group_by, max_nodes)
     return _Drawer(roots, params, show_saved, show_attrs, show_grad, group_by,
-                   max_nodes).digraph(rankdir, legend)
+                   max_nodes, inputs=inputs).digraph(rankdir, legend)
 
 
 def to_dot(root, **kwargs):

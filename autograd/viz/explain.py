@@ -183,13 +183,13 @@ class _Replay:
     off, nothing accumulated into ``.grad``); after backward freed it, only the recorded
     metadata (and, for Scalars, the numbers backward left) is available."""
 
-    def __init__(self, roots, grad_output, params):
+    def __init__(self, roots, grad_output, params, inputs=None):
         self.roots = roots
         self.scalar = all(getattr(type(r), "_keeps_values", False) for r in roots)
         seeds = [r._initial_grad(g) for r, g in zip(roots, _grad_outputs(roots, grad_output))]
         self.root_nodes = [_node_of(r) for r in roots]
         self.order = topological_order(self.root_nodes)
-        self.names = _Naming(roots, params).auto(roots, self.order)
+        self.names = _Naming(roots, params, inputs).auto(roots, self.order)
         self.replayed = not any(type(n) is Context and n._released for n in self.order)
         self.consumers = {}
         for n in self.order:
@@ -306,7 +306,7 @@ def _freed_broadcast(node, shape):
     return None
 
 
-def explain_backward(root, grad_output=None, params=None, print_table=True):
+def explain_backward(root, grad_output=None, params=None, print_table=True, inputs=None):
     """The backward pass of ``root``, step by step in the order the engine runs it.
 
     Each step is one node: its name, op, the upstream gradient's shape, the local
@@ -321,10 +321,10 @@ def explain_backward(root, grad_output=None, params=None, print_table=True):
     recorded metadata (and, for Scalars, the numbers from what backward left).
 
     ``grad_output`` is dL/d(root) (needed when root has more than one element), ``params``
-    names leaves as in ``draw_graph``. Prints the table unless ``print_table=False``;
+    and ``inputs`` name values as in ``draw_graph``. Prints the table unless ``print_table=False``;
     returns a ``BackwardExplanation`` (a list of ``BackwardStep``).
     """
-    result = _Replay(_roots_list(root), grad_output, params).run()
+    result = _Replay(_roots_list(root), grad_output, params, inputs).run()
     if print_table:
         print(result)
     return result

@@ -4,20 +4,23 @@ from ..function import Context
 from ..variable import Variable
 from .graph import _node_of
 
+
 class _Naming:
     """Names of values: from ``params``, ``.name``, and (Scalar graphs, explain) automatic
     ``s0, s1, ...`` for intermediates in forward order, ``L`` for the output."""
 
-    def __init__(self, roots, params):
+    def __init__(self, roots, params, inputs=None):
         self.explicit = {}  # id(node) -> name
-        self.params = set()  # ids of leaves passed in params
-        for name, v in (params or {}).items():
-            if isinstance(v, Variable):
-                self.explicit[id(_node_of(v))] = str(name)
-                if v.grad_fn is None:
-                    self.params.add(id(v))
-                    # constants saved by a node come back as new Tensors on the same data
-                    self.explicit.setdefault(id(v._data), str(name))
+        self.params = set()  # ids of leaves passed in params (parameters: weights)
+        self.inputs = set()  # ids of leaves passed in inputs (data)
+        for group, ids in ((params, self.params), (inputs, self.inputs)):
+            for name, v in (group or {}).items():
+                if isinstance(v, Variable):
+                    self.explicit[id(_node_of(v))] = str(name)
+                    if v.grad_fn is None:
+                        ids.add(id(v))
+                        # constants saved by a node come back as new Tensors on the same data
+                        self.explicit.setdefault(id(v._data), str(name))
         for r in roots:
             if r.name and id(_node_of(r)) not in self.explicit:
                 self.explicit[id(_node_of(r))] = r.name

@@ -61,7 +61,12 @@ class StepThrough:
     writes it, ``.steps`` are the backward steps (as ``explain_backward``), and in
     Jupyter it displays inline (in an iframe, so several pages do not clash)."""
 
-    def __init__(self, roots, grad_output=None, params=None, max_nodes=200, **draw_options):
+    def __init__(self, roots, grad_output=None, params=None, max_nodes=200, inputs=None,
+                 **draw_options):
+        unknown = set(draw_options) - {"group_by", "show_saved", "show_attrs", "show_grad",
+                                       "rankdir", "legend"}
+        if unknown:
+            raise TypeError(f"step_through() got unexpected keyword arguments {sorted(unknown)}")
         group_by = draw_options.get("group_by")
         _check_draw_options(group_by, max_nodes)
         kept, total = _walk([_node_of(r) for r in roots], None)
@@ -70,7 +75,7 @@ class StepThrough:
                 f"step_through: the graph has {total} nodes, more than max_nodes={max_nodes}; "
                 f"pass a larger max_nodes (a page with hundreds of steps is hard to follow) "
                 f"or step through a smaller model or batch")
-        replay = _Replay(roots, grad_output, params)
+        replay = _Replay(roots, grad_output, params, inputs)
         if not replay.replayed:
             raise RuntimeError(
                 "step_through: the graph was already freed by backward(); call step_through "
@@ -78,7 +83,7 @@ class StepThrough:
         self.steps = replay.run()
         drawer = _Drawer(roots, params, draw_options.get("show_saved", False),
                          draw_options.get("show_attrs", True), draw_options.get("show_grad", True),
-                         group_by, None, ids=True)
+                         group_by, None, ids=True, inputs=inputs)
         graph = drawer.digraph(draw_options.get("rankdir", "TB"), draw_options.get("legend", True))
         self.graph = graph
         self.svg = graph.pipe(format="svg").decode("utf-8")
@@ -169,17 +174,18 @@ def _forward_order(items, drawer):
 
 
 def step_through(root, filename=None, grad_output=None, params=None, max_nodes=200,
-                 **draw_options):
+                 inputs=None, **draw_options):
     """A page that steps through the backward pass of ``root`` one node at a time.
 
     Returns a ``StepThrough`` (displays inline in Jupyter); with ``filename`` also writes
     it as one self-contained HTML file (no network access needed) to open in a browser.
-    ``params``, ``group_by``, ``show_saved``, ``show_attrs``, ``rankdir``, ``legend`` are
+    ``params``, ``inputs``, ``group_by``, ``show_saved``, ``show_attrs``, ``rankdir``, ``legend`` are
     ``draw_graph``'s options; a graph of more than ``max_nodes`` nodes is refused.
     Needs a live graph (before ``backward()`` or with ``retain_graph=True``) and the
     graphviz binary.
     """
-    page = StepThrough(_roots_list(root), grad_output, params, max_nodes, **draw_options)
+    page = StepThrough(_roots_list(root), grad_output, params, max_nodes, inputs,
+                       **draw_options)
     if filename is not None:
         page.save(filename)
     return page
