@@ -641,3 +641,14 @@ lr_scheduler.StepLR = StepLR
 lr_scheduler.CosineAnnealingLR = CosineAnnealingLR
 lr_scheduler.__all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR"]
 sys.modules[lr_scheduler.__name__] = lr_scheduler
+
+# More optimizers and schedulers live in nn/optimizers.py and nn/lr_scheduler.py.
+from .optimizers import (Adagrad, Adadelta, RMSprop, Adamax, NAdam, RAdam,  # noqa: E402
+                         LBFGS)
+from .lr_scheduler import (LambdaLR, MultiplicativeLR, MultiStepLR, ExponentialLR,  # noqa: E402
+                           LinearLR, ConstantLR, PolynomialLR, CosineAnnealingWarmRestarts,
+                           CyclicLR, OneCycleLR, SequentialLR, ChainedScheduler,
+                           ReduceLROnPlateau, _register)
+_register(lr_scheduler)
+__all__ += ["Adagrad", "Adadelta", "RMSprop", "Adamax", "NAdam", "RAdam", "LBFGS"] \
+    + lr_scheduler.__all__[3:]
