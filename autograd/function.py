@@ -24,87 +24,7 @@ graph of the backward pass: second derivatives come for free.
 import numpy as np
 
 from . import grad_mode
-
-# --- read-only protection of saved buffers ------------------------------------------
-# A NumPy array saved for backward is made read-only while a graph that saved it is
-# alive, so modifying it in place raises instead of silently corrupting a gradient.
-# Several graphs may save the same array: count them and restore writability when
-# the last one releases it (only for arrays that we made read-only ourselves).
-_protected = {}  # id(array) -> number of live nodes that saved it (they keep it alive)
-# Views share memory with their base without sharing its flag: id(base) -> number of
-# protected views of it, so that a write through any other view of that memory is
-# refused too (conservatively: any view of the same base).
-_protected_bases = {}
-
-
-def _protect(arr):
-    key = id(arr)
-    count = _protected.get(key)
-    if count is not None:
-        _protected[key] = count + 1
-        return True
-    if arr.flags.writeable:
-        arr.flags.writeable = False
-        _protected[key] = 1
-        if arr.base is not None:
-            base = id(arr.base)
-            _protected_bases[base] = _protected_bases.get(base, 0) + 1
-        return True
-    return False
-
-
-def shares_saved_memory(arr):
-    """Might writing into ``arr`` change an array saved for backward (a view of it, or
-    another view of the same base)?"""
-    base = arr.base
-    return id(arr) in _protected_bases or (base is not None and (
-        id(base) in _protected or id(base) in _protected_bases))
-
-
-def _unprotect(arr):
-    key = id(arr)
-    count = _protected.get(key)
-    if count is None:
-        return
-    if count > 1:
-        _protected[key] = count - 1
-    else:
-        del _protected[key]
-        if arr.base is not None:
-            base = id(arr.base)
-            if _protected_bases.get(base, 0) > 1:
-                _protected_bases[base] -= 1
-            else:
-                _protected_bases.pop(base, None)
-        if not _make_writeable(arr):
-            # A view whose base is still protected (saved by another node): NumPy refuses
-            # until the base is writeable again, so retry after later releases.
-            _pending.append(arr)
-        elif _pending:
-            _retry_pending()
-
-
-_pending = []  # released views waiting for their base to become writeable
-
-
-def _make_writeable(arr):
-    try:
-        arr.flags.writeable = True
-        return True
-    except ValueError:
-        return False
-
-
-def _retry_pending():
-    progress = True
-    while progress and _pending:
-        waiting = _pending[:]
-        _pending.clear()
-        for a in waiting:
-            if not _make_writeable(a):
-                _pending.append(a)
-        progress = len(_pending) < len(waiting)
-
+from . import saved as _saved_buffers
 
 # Names of the nn.Modules whose forward is running (innermost last). nn.Module.__call__
 # pushes its qualified name (e.g. "features.0"); each node records the innermost one,
@@ -138,7 +58,7 @@ class Context:
 
     __slots__ = (
         "fn", "attrs", "next_functions", "needs_input_grad", "input_meta", "output_meta",
-        "_saved", "_saved_refs", "_saved_version", "_released", "_output_type", "_retain",
+        "_saved", "_saved_refs", "_saved_records", "_released", "_output_type", "_retain",
         "_output_ref", "module", "__dict__", "__weakref__",
     )
     # Rarely set: class-level defaults; an instance gets its own value (in its
@@ -148,7 +68,7 @@ class Context:
 
     def __init__(self, fn):
         self.fn = fn
-        self._saved = None
+        self._saved = self._saved_records = None
         self._released = False
         self._retain = self._output_ref = None
         self.module = _module_stack[-1] if _module_stack else None
@@ -171,14 +91,10 @@ class Context:
             if self._released:
                 raise RuntimeError(_FREED_MESSAGE)
             return ()
-        out = [self._unpack(value, ref) for value, ref in zip(saved, self._saved_refs)]
-        if self._saved_version is not None and self._leaf_version_sum() != self._saved_version:
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: an input of {self.name} (input shapes "
-                f"{[m[0] for m in self.input_meta if m]}) was changed in place after it was "
-                f"saved for backward.")
-        return out
+        for rec in self._saved_records or ():
+            if rec is not None and rec.overwritten is not None:
+                raise _saved_buffers.stale_error(self.name, rec)
+        return [self._unpack(value, ref) for value, ref in zip(saved, self._saved_refs)]
 
     # What forward saved is remembered compactly (no extra objects per node): for
     # each saved value, the position of the input it is (>= 0), _OUT or _CONST. An
@@ -205,21 +121,9 @@ class Context:
         return [(v, _OUTPUT if r is _OUT else None if r is _CONST else self._unpack(v, r))
                 for v, r in zip(self._saved, self._saved_refs)]
 
-    def _leaf_version_sum(self):
-        # Versions only grow, so a changed sum means a saved leaf was written in place.
-        # (Non-leaf values cannot be written: their saved arrays are read-only.)
-        total = 0
-        for ref in self._saved_refs:
-            if type(ref) is int and ref >= 0:
-                edge = self.next_functions[ref]
-                if edge is not None and type(edge) is not Context:
-                    total += edge._version
-        return total
-
     def _finish_saving(self, args, output_raw):
-        """Classify what forward saved; protect saved arrays from in-place writes."""
-        refs = []
-        version = None  # sum of the saved leaves' versions (None: no leaf saved)
+        """Classify what forward saved; guard saved arrays (see ``saved.py``)."""
+        refs, records = [], []
         for value in self._saved:
             for i, a in enumerate(args):
                 if isinstance(a, Variable) and value is a._data:
@@ -228,30 +132,25 @@ class Context:
                         refs.append(a)  # a named constant, kept so drawings can name it
                     else:
                         refs.append(i)
-                        if edge is a:  # a leaf
-                            version = (version or 0) + a._version
                     break
             else:
                 refs.append(_OUT if value is output_raw else _CONST)
-            if type(value) is np.ndarray:
-                _protect(value)
+            records.append(_saved_buffers.protect(value) if type(value) is np.ndarray else None)
         self._saved_refs = _shared(_refs_cache, tuple(refs))
-        self._saved_version = version
+        self._saved_records = tuple(records)
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
-        saved = self._saved
-        if saved is not None:
-            self._saved = None
-            self._saved_refs = None
-            for value in saved:
-                if type(value) is np.ndarray:
-                    _unprotect(value)
+        records = self._saved_records
+        self._saved = self._saved_refs = self._saved_records = None
+        for rec in records or ():
+            if rec is not None:
+                _saved_buffers.release(rec)
         self._released = True
 
     def __del__(self):
         # A graph dropped without backward must not leave the arrays read-only.
-        if self._saved is not None:
+        if self._saved_records is not None:
             try:
                 self._release()
             except Exception:  # interpreter shutdown
@@ -364,14 +263,24 @@ class Function:
             try:
                 return out_type._make(cls.forward(_NoGradContext(), *raw, **attrs), None)
             except ValueError as e:
-                _reraise(cls, raw, e)
+                message = _restated(cls, raw, e)
+                if message is None:
+                    raise
+                raise RuntimeError(message) from None
 
         ctx = Context(cls)
         ctx.attrs = attrs
         try:
             result = cls.forward(ctx, *raw, **attrs)
-        except ValueError as e:
-            _reraise(cls, raw, e)
+        except BaseException as e:
+            # Nothing is guarded until forward succeeds; drop what it saved. (A bare
+            # `raise` or an inline new error keeps no reference cycle through the
+            # traceback, so nothing stays alive until the next gc.collect().)
+            ctx._saved = None
+            message = _restated(cls, raw, e) if isinstance(e, ValueError) else None
+            if message is None:
+                raise
+            raise RuntimeError(message) from None
         out = out_type._make(result, ctx)
         ctx._output_type = out_type
         ctx.output_meta = out._meta()
@@ -400,15 +309,14 @@ class Function:
         return out
 
 
-def _reraise(cls, raw, error):
-    """NumPy's broadcasting errors, restated with the op's name and its input shapes
-    (a RuntimeError, as in PyTorch); other errors pass through unchanged."""
+def _restated(cls, raw, error):
+    """NumPy's broadcasting errors, restated with the op's name and its input shapes (to
+    raise as a RuntimeError, as in PyTorch); None for errors that pass through unchanged."""
     message = str(error)
     if "broadcast" in message and not message.startswith(cls.__name__.lower()):
         shapes = " and ".join(str(np.shape(r)) for r in raw if isinstance(r, np.ndarray))
-        raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} cannot be broadcast "
-                           f"together") from None
-    raise error
+        return f"{cls.__name__.lower()}: shapes {shapes} cannot be broadcast together"
+    return None
 
 
 from .variable import Variable  # noqa: E402  (variable -> engine -> function: import last)

@@ -4,16 +4,18 @@ Every method here is a thin wrapper that calls ``SomeOp.apply(...)`` from
 ``autograd.ops``; the math lives there, next to its backward.
 """
 import numbers
+import operator
 
 import numpy as np
 
 from . import grad_mode
 from . import ops as O
-from .function import shares_saved_memory
+from .inplace import InPlaceMethods
 from .tensor_ops import TensorOps
+from .saved import shares_saved_memory
 from .variable import Variable
 
-_FLOAT_KINDS = "fc"
+_FLOAT_KINDS = "f"
 default_dtype = np.dtype(np.float32)
 
 
@@ -32,30 +34,114 @@ def _infer_array(data, dtype=None):
                 arr = arr.astype(default_dtype)  # a NumPy scalar keeps its dtype, as in torch
             elif arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.generic):
                 arr = arr.astype(np.int64)
+    if arr.dtype.kind not in _SUPPORTED_KINDS:
+        raise TypeError(_unsupported_message(data, arr.dtype))
     if dtype is not None:
-        arr = arr.astype(np.dtype(dtype), copy=False)
-    if arr.dtype == object:
-        raise TypeError(f"can't convert {type(data).__name__} with object elements to a Tensor")
+        dt = np.dtype(dtype)
+        if dt.kind not in _SUPPORTED_KINDS:
+            raise TypeError(f"tensor: dtype {dt} is not supported (ndgrad has bool, integer "
+                            f"and floating point tensors)")
+        arr = arr.astype(dt, copy=False)
     return arr
 
 
-def _index_to_numpy(index):
-    """Tensors/lists in an index -> arrays; boolean masks -> their nonzero() integer arrays."""
-    items = index if isinstance(index, tuple) else (index,)
-    out = []
+_SUPPORTED_KINDS = "biuf"  # bool, signed/unsigned integers, floats
+
+
+def _unsupported_message(data, dtype):
+    what = type(data).__name__
+    if dtype.kind == "c":
+        return (f"can't convert {what} of dtype {dtype} to a Tensor: ndgrad does not support "
+                f"complex numbers (use .real and .imag as two real tensors)")
+    if dtype.kind in "US":
+        return (f"can't convert {what} of {'strings' if dtype.kind == 'U' else 'bytes'} "
+                f"(dtype {dtype}) to a Tensor: only numbers and bools can be")
+    if dtype == object:
+        return f"can't convert {what} with object elements to a Tensor"
+    return f"can't convert {what} of dtype {dtype} to a Tensor"
+
+
+def _is_int_index(i):
+    return isinstance(i, (numbers.Integral, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def _index_item(i):
+    """One index item as NumPy takes it: Tensors/lists -> arrays (a 0-d integer Tensor is an
+    int, as in torch); float indices are refused."""
+    if isinstance(i, Tensor):
+        i = i._data
+        if i.ndim == 0 and i.dtype.kind in "iu":
+            return int(i)
+    elif isinstance(i, (list, tuple)):
+        i = np.asarray([x._data if isinstance(x, Tensor) else x for x in i])
+        if i.size == 0:
+            i = i.astype(np.int64)
+    if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors "
+                         f"(got an index of dtype {i.dtype})")
+    return i
+
+
+def _index_steps(index, shape):
+    """``tensor[index]`` as one or two NumPy indices applied in turn, with PyTorch's rules.
+
+    * A boolean mask must match the sizes of the dimensions it indexes (NumPy would take
+      ``nonzero()`` of a shorter mask silently); it becomes its ``nonzero()`` arrays.
+    * An int is a *select* in PyTorch, not an advanced index: ``x[1, :, idx]`` is
+      ``x[1][:, idx]`` (shape (3, 2) for x of shape (2, 3, 4)), where NumPy, which counts
+      the int as advanced, would put the indexed dims first ((2, 3)). So when ints and
+      index arrays are mixed, the ints are applied first, then the rest.
+    """
+    items = [_index_item(i) for i in (index if isinstance(index, tuple) else (index,))]
+    used = sum(0 if i is None or i is Ellipsis or isinstance(i, (bool, np.bool_)) else
+               i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1 for i in items)
+    if used > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)} (index "
+                         f"{index!r} uses {used} dimensions of shape {tuple(shape)})")
+    if Ellipsis in [i for i in items if not isinstance(i, np.ndarray)]:
+        at = next(k for k, i in enumerate(items) if not isinstance(i, np.ndarray) and i is Ellipsis)
+        items[at:at + 1] = [slice(None)] * (len(shape) - used)
+    out, dim, n_int, n_adv = [], 0, 0, 0
     for i in items:
-        if isinstance(i, Tensor):
-            i = i._data
-        elif isinstance(i, list):
-            i = np.asarray(i)
-        if isinstance(i, np.ndarray) and i.dtype == bool:
+        if isinstance(i, np.ndarray) and i.dtype == bool and i.ndim:
+            for k, (m, s) in enumerate(zip(i.shape, shape[dim:])):
+                if m != s:
+                    raise IndexError(f"The shape of the mask {list(i.shape)} at index {k} does "
+                                     f"not match the shape of the indexed tensor "
+                                     f"{list(shape)} at index {dim + k}")
             out.extend(np.nonzero(i))
-        else:
-            out.append(i)
-    return tuple(out) if isinstance(index, tuple) or len(out) > 1 else out[0]
+            dim, n_adv = dim + i.ndim, n_adv + 1
+            continue
+        out.append(i)
+        if i is not None and not isinstance(i, (bool, np.bool_)):
+            dim += 1
+            n_int += _is_int_index(i)
+            n_adv += isinstance(i, np.ndarray)
+    if n_int and n_adv:
+        first = tuple(i if _is_int_index(i) or i is None else slice(None) for i in out)
+        second = tuple(slice(None) if i is None else i for i in out if not _is_int_index(i))
+        return [first, second]
+    return [tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]]
 
 
-class Tensor(Variable, TensorOps):
+_GRAD_SLOT = Variable.grad  # the slot that Tensor.grad (a property) stores into
+
+
+def _check_assigned_grad(t, g):
+    if not isinstance(g, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                        f"{type(g).__module__}.{type(g).__qualname__}".replace("builtins.", ""))
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(g._data.shape)}' to "
+                           f"a tensor of size '{list(t._data.shape)}'. Please ensure that the "
+                           f"gradient and the tensor are the same size")
+    if g._data.dtype != t._data.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{g._data.dtype}' to a "
+                           f"tensor with dtype '{t._data.dtype}'. The gradient must match the "
+                           f"tensor's dtype")
+
+
+class Tensor(Variable, InPlaceMethods, TensorOps):
     """A multi-dimensional array with automatic differentiation (like ``torch.Tensor``)."""
 
     __slots__ = ()
@@ -77,15 +163,30 @@ class Tensor(Variable, TensorOps):
         """Fast constructor for op results (no inference, no checks)."""
         t = object.__new__(cls)
         t._data = data if type(data) is np.ndarray else np.asarray(data)
-        t.grad = None
-        t.grad_fn = grad_fn
+        t.grad_fn = grad_fn  # .grad stays unset: the property reads it as None
         t._requires_grad = False
         return t
 
+    # ``.grad`` as a checked property over Variable's slot: assigning a gradient of the wrong
+    # shape or dtype (or a NumPy array) raises as in torch, instead of being broadcast or
+    # promoted silently by the next optimizer step.
+    @property
+    def grad(self):
+        try:
+            return _GRAD_SLOT.__get__(self, Tensor)
+        except AttributeError:  # never assigned (op results: see _make)
+            return None
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            _check_assigned_grad(self, value)
+        _GRAD_SLOT.__set__(self, value)
+
     def _check_can_require_grad(self):
-        if self._data.dtype.kind not in _FLOAT_KINDS:
-            raise TypeError(f"only Tensors of floating point dtype can require gradients "
-                            f"(got dtype {self._data.dtype})")
+        if self._data.dtype.kind not in _FLOAT_KINDS:  # a RuntimeError, as in torch
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                               f"(got dtype {self._data.dtype})")
 
     def _meta(self):
         return (self._data.shape, self._data.dtype)
@@ -99,14 +200,19 @@ class Tensor(Variable, TensorOps):
     def _coerce(self, value):
         """A Python number / array / list as an array suited to combine with self."""
         if isinstance(value, np.ndarray):
+            if value.dtype.kind not in _SUPPORTED_KINDS:
+                raise TypeError(_unsupported_message(value, value.dtype))
             return value
         if isinstance(value, numbers.Number) or isinstance(value, np.generic):
+            if isinstance(value, (complex, np.complexfloating)):
+                raise TypeError(f"can't combine a Tensor with the complex number {value!r}: "
+                                f"ndgrad does not support complex numbers")
             if isinstance(value, (bool, np.bool_)) and self.dtype != bool:
                 value = int(value)
             kind = self._data.dtype.kind
             if kind in _FLOAT_KINDS:
                 return np.asarray(value, dtype=self._data.dtype)
-            if isinstance(value, float):
+            if isinstance(value, (float, np.floating)):  # int tensor * 0.5 is float32
                 return np.asarray(value, dtype=default_dtype)
             # an int with a bool tensor promotes to int64 (True + 1 == 2), as in torch
             return np.asarray(value, dtype=self._data.dtype if kind in "iu" else None)
@@ -236,8 +342,8 @@ class Tensor(Variable, TensorOps):
     # ------------------------------------------------------------------ arithmetic
     # + - * / ** and their reflected forms come from Variable (shared with Scalar);
     # numbers and NumPy arrays work on either side (``__array_ufunc__ = None``).
-    def __matmul__(self, other): return matmul(self, self._wrap(other))
-    def __rmatmul__(self, other): return matmul(self._wrap(other), self)
+    def __matmul__(self, other): return matmul(self, other)
+    def __rmatmul__(self, other): return matmul(other, self)
 
     add = Variable.__add__
     sub = Variable.__sub__
@@ -415,11 +521,16 @@ class Tensor(Variable, TensorOps):
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def expand(self, *shape):
-        shape = _shape_arg(shape)
+        shape = _shape_arg(shape, "expand")
         lead = len(shape) - self.ndim
         if lead < 0:
             raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be greater "
                                f"or equal to the number of dimensions in the tensor ({self.ndim})")
+        for i, s in enumerate(shape):
+            if s < 0 and (i < lead or s != -1):  # -1 keeps an existing size only
+                where = "a leading, non-existing dimension" if i < lead else "dimension"
+                raise RuntimeError(f"expand: the expanded size {s} isn't allowed in {where} {i} "
+                                   f"(shape {self.shape} expanded to {shape})")
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
         return self if shape == self.shape else O.Expand.apply(self, shape=shape)
 
@@ -429,91 +540,60 @@ class Tensor(Variable, TensorOps):
     broadcast_to = expand
 
     def __getitem__(self, index):
-        index = _index_to_numpy(index)
-        return O.GetItem.apply(self, index=index)
+        out = self
+        for step in _index_steps(index, self.shape):  # PyTorch's rules (see _index_steps)
+            out = O.GetItem.apply(out, index=step)
+        return out
 
     def split(self, split_size_or_sections, dim=0):
         return split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks, dim=0):
-        if chunks <= 0:
-            raise ValueError(f"chunk: chunks must be positive, got chunks={chunks}")
+        if isinstance(chunks, (bool, np.bool_)) or not isinstance(chunks, numbers.Integral):
+            raise TypeError(f"chunk: argument 'chunks' must be int, not {type(chunks).__name__}")
+        if chunks <= 0:  # a RuntimeError, as in torch
+            raise RuntimeError(f"chunk: chunks must be greater than 0, got chunks={chunks}")
         size = max(-(-self.shape[_check_dim(dim, self.ndim, "chunk")] // chunks), 1)
         return split(self, size, dim)
 
     def matmul(self, other):
-        return matmul(self, self._wrap(other))
+        return matmul(self, other)
 
     def where(self, condition, other):
         return where(condition, self, other)
-
-    # ------------------------------------------------------------------ in place
-    def _inplace(self, fn, *args):
-        if self.grad_fn is None and self._requires_grad and grad_mode._enabled:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                               "operation. Wrap the update in `with no_grad():`.")
-        if self.grad_fn is not None and grad_mode._enabled:
-            raise RuntimeError("in-place operations on tensors that are part of a graph are not "
-                               "supported by ndgrad; use the out-of-place op instead.")
-        if not self._data.flags.writeable or shares_saved_memory(self._data):
-            raise RuntimeError(
-                f"cannot modify a tensor of shape {self.shape} in place: it is (or shares memory "
-                f"with) a value saved for backward by a graph that is still alive (call "
-                f"backward, or drop the graph, first).")
-        args = [a._data if isinstance(a, Tensor) else a for a in args]
-        fn(self._data, *args)
-        self._version += 1
-        return self
-
-    def add_(self, other, alpha=1):
-        other = other._data if isinstance(other, Tensor) else other
-        return self._inplace(lambda d, o: np.add(d, o if alpha == 1 else np.multiply(o, alpha), out=d, casting="unsafe"), other)
-
-    def sub_(self, other, alpha=1):
-        other = other._data if isinstance(other, Tensor) else other
-        return self._inplace(lambda d, o: np.subtract(d, o if alpha == 1 else np.multiply(o, alpha), out=d, casting="unsafe"), other)
-
-    def mul_(self, other):
-        return self._inplace(lambda d, o: np.multiply(d, o, out=d, casting="unsafe"), other)
-
-    def div_(self, other):
-        return self._inplace(lambda d, o: np.divide(d, o, out=d, casting="unsafe"), other)
-
-    def copy_(self, src):
-        return self._inplace(lambda d, s: np.copyto(d, s, casting="unsafe"), src)
-
-    def fill_(self, value):
-        return self._inplace(lambda d, v: d.fill(v), value)
-
-    def zero_(self):
-        return self._inplace(lambda d: d.fill(0))
-
-    def clamp_(self, min=None, max=None):
-        return self._inplace(lambda d: np.clip(d, min, max, out=d))
-
-    def normal_(self, mean=0.0, std=1.0):
-        return self._inplace(lambda d: np.copyto(d, _rng().normal(mean, std, d.shape), casting="unsafe"))
-
-    def uniform_(self, a=0.0, b=1.0):
-        return self._inplace(lambda d: np.copyto(d, _rng().uniform(a, b, d.shape), casting="unsafe"))
-
-    def __iadd__(self, other): return self.add_(other)
-    def __isub__(self, other): return self.sub_(other)
-    def __imul__(self, other): return self.mul_(other)
-    def __itruediv__(self, other): return self.div_(other)
 
 
 Tensor._result_type = Tensor
 
 
 # ---------------------------------------------------------------------- helpers
-def _shape_arg(shape):
+def _shape_arg(shape, op="size"):
+    """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` -> a tuple of ints. A float is refused
+    (a TypeError, as in torch), never truncated: ``zeros(2.5)`` is a mistake."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    out = []
+    for i, s in enumerate(shape):
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (numbers.Integral, Tensor)):
+            raise TypeError(f"{op}: sizes must be ints, but got {type(s).__name__} {s!r} at "
+                            f"position {i} of {tuple(shape)}")
+        out.append(operator.index(s))
+    return tuple(out)
+
+
+def _check_sizes(shape, op):
+    """Factories: negative sizes are a RuntimeError, as in torch."""
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"{op}: Trying to create tensor with negative dimension {s}: "
+                               f"{list(shape)}")
+    return shape
 
 
 def _check_dim(dim, ndim, op):
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (numbers.Integral, Tensor)):
+        raise TypeError(f"{op}: argument 'dim' must be int, not {type(dim).__name__}")
+    dim = operator.index(dim)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions "
@@ -529,8 +609,13 @@ def _correction(unbiased, correction):
 
 def _arg_reduce(x, dim, keepdim, fn):
     if dim is None:
+        if x._data.size == 0:
+            raise IndexError(f"{fn.__name__}(): Expected reduction dim to be specified for "
+                             f"input.numel() == 0 (input of shape {x.shape})")
         return Tensor._make(np.asarray(fn(x._data)), None)
     dim = _check_dim(dim, x.ndim, fn.__name__)
+    if x.ndim:
+        O.reduce.check_nonempty_dims(x.shape, (dim,), fn.__name__)
     return Tensor._make(fn(x._data, axis=dim, keepdims=keepdim), None)
 
 
@@ -547,6 +632,8 @@ class _ValuesIndices(tuple):
 
 def _values_indices(x, dim, keepdim, fn):
     dim = _check_dim(dim, x.ndim, fn.__name__[3:])
+    if x.ndim:
+        O.reduce.check_nonempty_dims(x.shape, (dim,), fn.__name__[3:])
     idx = fn(x._data, axis=dim, keepdims=True)
     grids = list(np.indices(idx.shape, sparse=True))
     grids[dim] = idx
@@ -606,7 +693,8 @@ def from_dlpack(ext_tensor):
 
 def _factory(fill):
     def make(*shape, dtype=None, requires_grad=False):
-        return Tensor(fill(_shape_arg(shape), np.dtype(dtype or default_dtype)), requires_grad=requires_grad)
+        shape = _check_sizes(_shape_arg(shape, make.__name__), make.__name__)
+        return Tensor(fill(shape, np.dtype(dtype or default_dtype)), requires_grad=requires_grad)
     return make
 
 
@@ -615,10 +703,13 @@ ones = _factory(lambda s, d: np.ones(s, d))
 empty = _factory(lambda s, d: np.empty(s, d))
 randn = _factory(lambda s, d: _rng().standard_normal(s).astype(d))
 rand = _factory(lambda s, d: _rng().random(s).astype(d))
+for _name in ("zeros", "ones", "empty", "randn", "rand"):
+    globals()[_name].__name__ = _name
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
-    return Tensor(np.full(_shape_arg((shape,)), fill_value, np.dtype(dtype or default_dtype)),
+    shape = _check_sizes(_shape_arg((shape,), "full"), "full")
+    return Tensor(np.full(shape, fill_value, np.dtype(dtype or default_dtype)),
                   requires_grad=requires_grad)
 
 
@@ -648,9 +739,20 @@ def _as_tensor(x, like=None):
 
 def matmul(a, b):
     """Matrix product with NumPy/PyTorch semantics for 1-D, 2-D and batched operands."""
+    plain = None if isinstance(a, Tensor) and isinstance(b, Tensor) else (
+        "a" if not isinstance(a, Tensor) else "b")
     a, b = _as_tensor(a), _as_tensor(b, a)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got {a.shape} @ {b.shape}")
+    if plain is not None and a.dtype.kind == b.dtype.kind == "f" and a.dtype != b.dtype:
+        # a list / NumPy array operand takes the Tensor's float dtype (like a Python number)
+        if plain == "a":
+            a = Tensor._make(a._data.astype(b.dtype), None)
+        else:
+            b = Tensor._make(b._data.astype(a.dtype), None)
+    if a._data.dtype != b._data.dtype:  # no silent promotion between Tensors, as in torch
+        raise RuntimeError(f"matmul: expected m1 and m2 to have the same dtype, but got: "
+                           f"{a.dtype} != {b.dtype} ({a.shape} @ {b.shape})")
     k_a = a.shape[-1]
     k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k_a != k_b:
@@ -680,8 +782,10 @@ def where(condition, x, y):
     x = _as_tensor(x, y if isinstance(y, Tensor) else None)
     y = _as_tensor(y, x)
     cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, dtype=bool))
-    if cond.dtype != bool:
-        cond = Tensor._make(cond._data.astype(bool), None)
+    if cond.dtype != bool:  # torch refuses too: a float mask is usually a mistake
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {cond.dtype} (shape {cond.shape}); compare it first "
+                           f"(cond > 0) or call .bool()")
     return O.Where.apply(cond, x, y)
 
 
@@ -691,6 +795,10 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: expected a non-empty list of Tensors")
     ref = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               f"concatenated")
     d = _check_dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
@@ -719,14 +827,24 @@ def split(tensor, split_size_or_sections, dim=0):
     """Split into pieces of a given size, or of the listed sizes (like ``torch.split``)."""
     d = _check_dim(dim, tensor.ndim, "split")
     n = tensor.shape[d]
-    if isinstance(split_size_or_sections, int):
-        if split_size_or_sections <= 0:
-            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
-        sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections:
-            sizes.append(n % split_size_or_sections)
+    if isinstance(split_size_or_sections, (numbers.Integral, Tensor)) and \
+            not isinstance(split_size_or_sections, (bool, np.bool_)):
+        size = operator.index(split_size_or_sections)
+        if size < 0 or (size == 0 and n != 0):  # RuntimeErrors, as in torch
+            raise RuntimeError(f"split: split_size must be positive (0 only for an empty "
+                               f"dimension), got split_size={size} for dimension {d} of size {n}")
+        if size == 0:
+            return (tensor,)
+        sizes = [size] * (n // size)
+        if n % size:
+            sizes.append(n % size)
     else:
-        sizes = list(split_size_or_sections)
+        if not isinstance(split_size_or_sections, (tuple, list)):
+            raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, "
+                            f"not {type(split_size_or_sections).__name__}")
+        sizes = list(_shape_arg((split_size_or_sections,), "split"))
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(f"split: split_sizes must be non-negative, got split_sizes={sizes}")
         if sum(sizes) != n:
             raise RuntimeError(f"split: sizes {sizes} must sum to the size {n} of dimension {dim} "
                                f"of input {tensor.shape}")
@@ -744,7 +862,7 @@ def pad(input, pad, mode="constant", value=0.0):
     last three are a gather with index arrays (``np.pad`` of an ``arange``), so their
     gradient comes from indexing's backward (repeated indices accumulate).
     """
-    pad = tuple(int(p) for p in pad)
+    pad = _shape_arg((pad,), "pad")  # ints only: a float is a TypeError, as in torch
     if mode == "constant":
         return O.Pad.apply(input, pad=pad, value=value)
     np_modes = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

@@ -24,6 +24,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 from autograd import function as _function
+from autograd.saved import prepare_write
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict"]
 
@@ -503,6 +504,12 @@ class Module:
                 arr = value._data if isinstance(value, Tensor) else np.asarray(value)
                 if not isinstance(arr, np.ndarray):
                     arr = np.asarray(arr)
+                if arr.dtype.kind not in "biuf":  # strings, objects, ...: no number to copy
+                    what = (f"an array of dtype {arr.dtype}" if isinstance(value, np.ndarray)
+                            else f"{type(value).__name__} {value!r:.40}")
+                    errors.append(f'While copying the parameter named "{key}", expected a '
+                                  f'numeric array or Tensor from checkpoint but received {what}.')
+                    continue
                 if arr.shape != target._data.shape:
                     errors.append(f"size mismatch for {key}: copying a param with shape "
                                   f"{arr.shape} from checkpoint, the shape in current model is "
@@ -545,14 +552,16 @@ class Module:
 
 
 def _copy_into(target, arr):
-    """Write ``arr`` into ``target`` (cast to its dtype). If a live graph saved the old
-    array (it is read-only then), give the target a fresh array instead: that graph keeps
-    the values it saw."""
+    """Write ``arr`` into ``target`` in place (cast to its dtype), as PyTorch does: a live
+    graph that saved the old values becomes stale (its backward raises). Memory that is
+    read-only for another reason (a file mapped read-only) is replaced by a fresh array."""
     with no_grad():
-        if target._data.flags.writeable:
-            np.copyto(target._data, arr, casting="unsafe")
-        else:
+        try:
+            prepare_write(target._data, "load_state_dict")
+        except RuntimeError:
             target._data = arr.astype(target._data.dtype, copy=True)
+        else:
+            np.copyto(target._data, arr, casting="unsafe")
         target._version += 1
 
 

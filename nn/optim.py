@@ -30,6 +30,7 @@ from collections import defaultdict
 import numpy as np
 
 from autograd import Tensor, no_grad, enable_grad
+from autograd.saved import prepare_write
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LRScheduler", "StepLR", "CosineAnnealingLR",
            "lr_scheduler"]
@@ -60,16 +61,13 @@ def _check_nonneg(name, label, value):
 
 def _grad_array(p):
     """The gradient of ``p`` as an array of ``p``'s dtype and shape, or None. Never a copy
-    unless the dtype differs; callers must not write to it. Checks first that ``p`` can be
-    written, so that a refused update leaves the optimizer's state untouched."""
+    unless the dtype differs; callers must not write to it. Readies ``p`` for the write
+    first (a graph still holding ``p``'s memory becomes stale: its backward will raise,
+    as in PyTorch), so that a refused update leaves the optimizer's state untouched."""
     g = p.grad
     if g is None:
         return None
-    if not p._data.flags.writeable:
-        raise RuntimeError(
-            f"cannot update a parameter of shape {p._data.shape} in place: its array is read "
-            f"only (saved for backward by a graph that is still alive; call backward, or "
-            f"drop the graph, before optimizer.step()).")
+    prepare_write(p._data, "optimizer.step()")
     g = g._data if isinstance(g, Tensor) else np.asarray(g)
     if g.shape != p._data.shape:
         raise ValueError(f"gradient of shape {g.shape} does not match its parameter of shape "
@@ -80,19 +78,13 @@ def _grad_array(p):
 
 
 def _subtract_(p, delta):
-    """``p._data -= delta`` in place (through ``p.sub_`` when there is one: bumps its version)."""
-    if hasattr(p, "sub_"):
-        p.sub_(delta)
-    else:
-        np.subtract(p._data, delta, out=p._data)
+    """``p -= delta`` in place (bumps its version)."""
+    p.sub_(delta)
 
 
 def _scale_(p, factor):
-    """``p._data *= factor`` in place."""
-    if hasattr(p, "mul_"):
-        p.mul_(factor)
-    else:
-        np.multiply(p._data, factor, out=p._data)
+    """``p *= factor`` in place."""
+    p.mul_(factor)
 
 
 # ---------------------------------------------------------------------- Optimizer

@@ -11,6 +11,7 @@ import numpy as np
 import autograd as A
 import nn
 from autograd import function as _function
+from autograd import saved as _saved
 
 
 class MLP(nn.Module):
@@ -107,14 +108,14 @@ def test_mlp_training_memory_is_flat():
     model = MLP([64, 48, 32, 10])
     x = A.Tensor(rng.standard_normal((32, 64), dtype=np.float32))
     y = rng.integers(0, 10, 32)
-    protected_before = len(_function._protected)
+    protected_before = _saved.live_count()
     refs = []
     traced, rss = _train(model, cross_entropy, x, y, steps=WARMUP + 300, warmup=WARMUP,
                          on_step=lambda s, o, l: _check_graph_freed(s, o, l, refs))
     assert traced < 64 * 1024, f"traced memory grew by {traced} bytes over 300 steps"
     assert rss < 8 * 1024 * 1024, f"RSS grew by {rss} bytes over 300 steps"
     # saved arrays released (an earlier test's graph may be freed meanwhile: no growth)
-    assert len(_function._protected) <= protected_before
+    assert _saved.live_count() <= protected_before
     assert _function._module_stack == []
 
 

@@ -132,15 +132,11 @@ def test_update_is_in_place_and_bumps_version():
     assert p.grad is not None
 
 
-def test_grad_of_another_dtype_is_cast_and_not_modified():
+def test_grad_of_another_dtype_is_refused_at_assignment():
     p = param([1.0], np.float32)
-    g = np.array([2.0])                          # float64 gradient
-    p.grad = Tensor(g)
-    opt = SGD([p], lr=0.5, momentum=0.9, weight_decay=0.1, maximize=True)
-    opt.step()
-    opt.step()
-    np.testing.assert_array_equal(g, [2.0])
-    assert p._data.dtype == np.float32
+    with pytest.raises(RuntimeError, match="dtype 'float64' to a tensor with dtype 'float32'"):
+        p.grad = Tensor(np.array([2.0]))        # float64 gradient, as torch refuses it
+    assert p.grad is None
 
 
 def test_gradient_is_never_written():
@@ -160,8 +156,8 @@ def test_read_only_param_is_refused_before_any_state_changes():
     set_grad(p, [1.0, 1.0])
     opt.step()
     before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in opt.state[p].items()}
-    p._data.flags.writeable = False                 # as while a live graph has saved it
-    with pytest.raises(RuntimeError, match="read only"):
+    p._data.flags.writeable = False                 # read-only memory (not a saved buffer)
+    with pytest.raises(RuntimeError, match="optimizer.step.*memory is read-only"):
         opt.step()
     p._data.flags.writeable = True
     assert opt.state[p]["step"] == before["step"]
@@ -181,9 +177,8 @@ def test_only_tensors_can_be_optimized():
 
 def test_grad_shape_mismatch_raises():
     p = param([1.0, 2.0])
-    p.grad = Tensor(np.ones(3))
-    with pytest.raises(ValueError, match="shape"):
-        SGD([p], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="gradient of size '\\[3\\]' to a tensor of size '\\[2\\]'"):
+        p.grad = Tensor(np.ones(3))
 
 
 def test_step_on_a_scalar_param():

@@ -6,3 +6,4 @@ from .reduce import (Sum, Mean, SumToShape, Expand, AMax, AMin, Var, LogSumExp, 
 from .shape import Reshape, Permute, Transpose, GetItem, IndexAdd, Cat, Pad  # noqa: F401
 from .linalg import MatMul  # noqa: F401
 from .spatial import Unfold, Fold, MaxPool2d, MaxPoolScatter, MaxPoolGather, AvgPool2d, AvgPoolScatter  # noqa: F401
+from .assign import IndexPut  # noqa: F401

@@ -1,0 +1,183 @@
+"""In-place Tensor methods (``add_``, ``mul_``, ``copy_``, ``x[i] = v``, ...), as in PyTorch.
+
+* Under ``no_grad`` (optimizer steps, weight init) or on tensors outside any graph the
+  array is written in place and the tensor's ``_version`` goes up.
+* On a tensor that is part of a graph (a non-leaf, or a write of a value that requires
+  grad) the write is also *recorded*: the out-of-place op runs on a snapshot of the
+  tensor and the tensor takes the result's place in the graph, so backward stays right.
+* A leaf that requires grad can't be written while recording (PyTorch's error).
+* Memory that a live graph saved for backward may be written: ``saved.prepare_write``
+  marks those nodes stale, and backward through them raises PyTorch's error.
+"""
+import numbers
+import sys
+
+import numpy as np
+
+from . import grad_mode
+from . import ops as O
+from .ops.dtypes import torch_name
+from .saved import prepare_write
+
+_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _kind(value):
+    """bool / integer / float category of an operand (Tensor, array or Python number)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "b", np.dtype(bool)
+    if isinstance(value, numbers.Integral):
+        return "i", np.dtype(np.int64)
+    if isinstance(value, numbers.Real):
+        return "f", np.dtype(np.float32)
+    dtype = getattr(value, "dtype", None)
+    dtype = np.dtype(dtype) if dtype is not None else np.asarray(value).dtype
+    return dtype.kind, dtype
+
+
+def _check_cast(op, target, operands, float_result=False):
+    """PyTorch refuses an in-place result of a higher category than the tensor written
+    (``int_tensor.add_(0.5)``: "result type Float can't be cast to ... Long")."""
+    own = target._data.dtype
+    for value in operands:
+        if value is None:
+            continue
+        kind, dtype = _kind(value)
+        if _RANK.get(kind, 3) > _RANK.get(own.kind, 3):
+            raise RuntimeError(f"{op}: result type {torch_name(dtype)} can't be cast to the "
+                               f"desired output type {torch_name(own)}")
+    if float_result and own.kind != "f":
+        raise RuntimeError(f"{op}: result type Float can't be cast to the desired output "
+                           f"type {torch_name(own)}")
+
+
+def _raw(value):
+    return value._data if hasattr(value, "_data") else value
+
+
+def _check_not_shared_view(op, arr):
+    """A recorded write into memory that another tensor also shows would change that
+    tensor's values behind its graph (PyTorch rewrites the base's history; ndgrad does
+    not), so it is refused. A view nobody else holds (a temporary inside an op) is fine:
+    its base is referenced only by the view (and by the two names below)."""
+    base = arr.base
+    if base is not None and sys.getrefcount(base) > 3:
+        raise RuntimeError(
+            f"{op}: in-place write into a view (shape {arr.shape}) that shares memory with "
+            f"another tensor, while recording a graph: ndgrad cannot rewrite the other "
+            f"tensor's history as PyTorch does. Use the out-of-place op, or clone() first.")
+
+
+class InPlaceMethods:
+    """Mixed into Tensor."""
+    __slots__ = ()
+
+    def _recording(self, operands):
+        if not grad_mode._enabled:
+            return False
+        return self.requires_grad or any(getattr(v, "requires_grad", False) for v in operands)
+
+    def _write(self, op, raw_fn, operands=(), graph_fn=None, saves_self=True):
+        """Write ``raw_fn(array, *raw operands)`` into self; when recording, also record
+        ``graph_fn(snapshot, *operands)`` and take its place in the graph."""
+        recording = self._recording(operands)
+        if recording and self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                f"operation. Wrap the update in `with no_grad():`, or use the out-of-place op.")
+        if recording and graph_fn is not None:
+            _check_not_shared_view(op, self._data)
+            # The snapshot stands for self's old value in the graph; copied when the op
+            # saves its input, since self's memory is about to be overwritten.
+            data = self._data.copy() if saves_self else self._data
+            snapshot = self._make(data, self.grad_fn)
+            operands = [v if hasattr(v, "_data") else snapshot._wrap(v) for v in operands]
+            result = graph_fn(snapshot, *operands)
+            prepare_write(self._data, op)
+            np.copyto(self._data, result._data, casting="unsafe")
+            self.grad_fn = result.grad_fn
+        else:
+            prepare_write(self._data, op)
+            raw_fn(self._data, *[_raw(v) for v in operands])
+        self._version += 1
+        return self
+
+    # ---------------------------------------------------------------- arithmetic
+    def add_(self, other, alpha=1):
+        _check_cast("add_", self, (other, alpha))
+        scaled = (lambda o: o) if alpha == 1 else (lambda o: o * alpha)
+        return self._write("add_", lambda d, o: np.add(d, np.multiply(o, alpha) if alpha != 1 else o,
+                                                      out=d, casting="unsafe"),
+                           (other,), lambda s, o: s + scaled(o), saves_self=False)
+
+    def sub_(self, other, alpha=1):
+        _check_cast("sub_", self, (other, alpha))
+        scaled = (lambda o: o) if alpha == 1 else (lambda o: o * alpha)
+        return self._write("sub_", lambda d, o: np.subtract(d, np.multiply(o, alpha) if alpha != 1 else o,
+                                                           out=d, casting="unsafe"),
+                           (other,), lambda s, o: s - scaled(o), saves_self=False)
+
+    def mul_(self, other):
+        _check_cast("mul_", self, (other,))
+        return self._write("mul_", lambda d, o: np.multiply(d, o, out=d, casting="unsafe"),
+                           (other,), lambda s, o: s * o)
+
+    def div_(self, other):
+        _check_cast("div_", self, (other,), float_result=True)
+        return self._write("div_", lambda d, o: np.divide(d, o, out=d, casting="unsafe"),
+                           (other,), lambda s, o: s / o)
+
+    def clamp_(self, min=None, max=None):
+        _check_cast("clamp_", self, (min, max))
+        return self._write("clamp_", lambda d: np.clip(d, _raw(min), _raw(max), out=d), (),
+                           lambda s: s.clamp(min, max))
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+
+    # ---------------------------------------------------------------- overwrite
+    def _replace(self, op, raw_fn, value=None):
+        """Overwrite every element; recorded as ``where(False, self, value)`` so the old
+        value gets a zero gradient and a tensor ``value`` its (summed) gradient."""
+        operands = () if value is None or not hasattr(value, "_data") else (value,)
+
+        def graph_fn(s, *v):
+            from .tensor import Tensor, where
+            new = v[0] if v else Tensor._make(raw_fn(np.empty_like(s._data)), None)
+            return where(np.zeros(s.shape, dtype=bool), s, new)
+        return self._write(op, raw_fn if not operands else lambda d, v: raw_fn(d, v),
+                           operands, graph_fn, saves_self=False)
+
+    def copy_(self, src):
+        return self._replace("copy_", lambda d, s=None: (np.copyto(d, _raw(src), casting="unsafe"), d)[1],
+                             src)
+
+    def fill_(self, value):
+        return self._replace("fill_", lambda d, v=None: (d.fill(_raw(value)), d)[1], value)
+
+    def zero_(self):
+        return self._replace("zero_", lambda d: (d.fill(0), d)[1])
+
+    def normal_(self, mean=0.0, std=1.0):
+        from .tensor import _rng
+        return self._replace("normal_", lambda d: (np.copyto(
+            d, _rng().normal(mean, std, d.shape), casting="unsafe"), d)[1])
+
+    def uniform_(self, a=0.0, b=1.0):
+        from .tensor import _rng
+        return self._replace("uniform_", lambda d: (np.copyto(
+            d, _rng().uniform(a, b, d.shape), casting="unsafe"), d)[1])
+
+    # ---------------------------------------------------------------- x[index] = v
+    def __setitem__(self, index, value):
+        from .tensor import _index_steps
+        steps = tuple(_index_steps(index, self.shape))
+
+        def raw_fn(d, v):
+            for step in steps[:-1]:
+                d = d[step]  # basic steps: views
+            d[steps[-1]] = v
+        return self._write("index_put_ (x[index] = v)", raw_fn, (value,),
+                           lambda s, v: O.IndexPut.apply(s, v, steps=steps), saves_self=False)

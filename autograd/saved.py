@@ -1,0 +1,155 @@
+"""Saved buffers: how memory that a live graph needs is kept honest.
+
+Backward formulas read what forward saved (``ctx.save_for_backward``), often the very
+arrays of the inputs, without copying them. If that memory changed before backward,
+the gradient would be silently wrong. ndgrad guards it in two ways, one per kind of
+write. Each saved NumPy array gets a ``SavedBuffer`` record (shared by every node that
+saved the same array, with a count) and is flagged read-only while any of them is
+alive, so a write that bypasses ndgrad (NumPy on ``.numpy()``, ``np.copyto``) raises.
+ndgrad's own in-place writes (``add_``, ``x[i] = v``, ``optimizer.step()``, loading a
+state dict) are allowed, as in PyTorch: ``prepare_write`` first marks every record that
+shares the target's memory as *overwritten* (naming the op), gives the arrays their
+writeable flag back and forgets the records; the write then goes ahead. A node that
+saved an overwritten buffer refuses to run its backward with PyTorch's error ("one of
+the variables needed for gradient computation has been modified by an inplace
+operation"), so a stale graph can never produce a gradient. When the last node holding
+a record releases it (after backward, or when its graph is dropped), the array becomes
+writeable again. Memory is matched by its owner (``base``): writing any view of it
+counts as writing all of them, like PyTorch's version counter shared by views.
+"""
+import numpy as np
+
+_records = {}   # id(array) -> SavedBuffer, for every array a live node saved
+_by_root = {}   # id(owner of the memory) -> {id(array): SavedBuffer} sharing that memory
+_pending = []   # released arrays that NumPy won't make writeable until their base is
+
+
+class SavedBuffer:
+    """One saved array: how many live nodes hold it, and who overwrote it (if anyone)."""
+    __slots__ = ("array", "count", "overwritten", "root")
+
+    def __init__(self, array, root):
+        self.array, self.count, self.overwritten, self.root = array, 1, None, root
+
+
+def _root(arr):
+    """The object that owns ``arr``'s memory (follows ``base`` through views)."""
+    base = arr.base
+    while base is not None:
+        arr = base
+        base = getattr(base, "base", None)
+    return arr
+
+
+def protect(arr):
+    """Record that one more live node saved ``arr``; returns its SavedBuffer (or None
+    for an array that was read-only already, e.g. a broadcast view, which needs none)."""
+    rec = _records.get(id(arr))
+    if rec is not None:
+        rec.count += 1
+        return rec
+    if not arr.flags.writeable:
+        return None
+    arr.flags.writeable = False
+    root = _root(arr)
+    rec = _records[id(arr)] = SavedBuffer(arr, root)
+    group = _by_root.get(id(root))
+    if group is None:
+        _by_root[id(root)] = group = {}
+    group[id(arr)] = rec
+    return rec
+
+
+def release(rec):
+    """One node no longer needs ``rec``'s array; the last one gives back its writeability."""
+    rec.count -= 1
+    if rec.count > 0 or rec.overwritten is not None:
+        return
+    _forget(rec)
+    if not _make_writeable(rec.array):
+        _pending.append(rec.array)  # a view whose base is still saved elsewhere
+    elif _pending:
+        _retry_pending()
+
+
+def _forget(rec):
+    _records.pop(id(rec.array), None)
+    group = _by_root.get(id(rec.root))
+    if group is not None:
+        group.pop(id(rec.array), None)
+        if not group:
+            del _by_root[id(rec.root)]
+
+
+def _make_writeable(arr):
+    try:
+        arr.flags.writeable = True
+        return True
+    except ValueError:
+        return False
+
+
+def _retry_pending():
+    progress = True
+    while progress and _pending:
+        waiting = _pending[:]
+        _pending.clear()
+        _pending.extend(a for a in waiting if not _make_writeable(a))
+        progress = len(_pending) < len(waiting)
+
+
+def _self_overlapping(arr):
+    return any(stride == 0 and n > 1 for stride, n in zip(arr.strides, arr.shape))
+
+
+def prepare_write(arr, op):
+    """Make ``arr`` ready for an in-place write by ``op`` (e.g. ``"add_"``).
+
+    Every saved buffer sharing its memory is marked overwritten (its nodes will refuse
+    backward) and made writeable. Memory that is read-only for another reason (an
+    ``expand`` view, ``np.frombuffer``, a file mapped read-only) is refused, saying why.
+    """
+    if _self_overlapping(arr):
+        raise RuntimeError(
+            f"{op}: unsupported operation: more than one element of the written-to tensor "
+            f"(shape {arr.shape}) refers to a single memory location (an expand/broadcast "
+            f"view). Please clone() the tensor before performing the operation.")
+    group = _by_root.get(id(_root(arr))) if _by_root else None
+    if group:
+        recs = list(group.values())
+        for rec in recs:
+            rec.overwritten = op
+            _forget(rec)
+        # owners first: NumPy lets a view become writeable only once its base is
+        for rec in sorted(recs, key=lambda r: r.array.base is not None):
+            _make_writeable(rec.array)
+        if _pending:
+            _retry_pending()
+        if not arr.flags.writeable:
+            _make_writeable(arr)  # a view taken of a saved array while it was read-only
+    if not arr.flags.writeable:
+        raise RuntimeError(
+            f"{op}: cannot write in place into a tensor of shape {arr.shape}: its memory is "
+            f"read-only (it wraps a read-only buffer, such as np.frombuffer of bytes or a "
+            f"file mapped read-only). Use clone() to get a writeable copy.")
+
+
+def shares_saved_memory(arr):
+    """Does ``arr`` share memory with an array that a live graph saved?"""
+    return bool(_by_root) and id(_root(arr)) in _by_root
+
+
+def stale_error(node_name, rec):
+    """PyTorch's error for a backward through a node whose saved buffer was overwritten."""
+    arr = rec.array
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{arr.dtype} tensor of shape {list(arr.shape)}], saved by "
+        f"{node_name}Backward, was overwritten by {rec.overwritten} after it was saved. "
+        f"Hint: recompute the forward pass after the in-place change (e.g. after "
+        f"optimizer.step()), or use the out-of-place op.")
+
+
+def live_count():
+    """How many saved arrays are currently protected (for tests of leaks)."""
+    return len(_records)
