@@ -24,6 +24,7 @@ from .factories import (Generator, default_generator, manual_seed, initial_seed,
 from .functions import *  # noqa: F401,F403  (sin, gather, einsum, cumsum, where(cond), ...)
 from . import linalg  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from . import _malloc
 
 
 def _functional(name):
@@ -43,6 +44,7 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sign", "c
 del _name
 
 tune_gc()
+_malloc.tune_malloc()  # reuse freed big arrays instead of page-faulting fresh ones (glibc)
 
 float32 = _np.float32
 float64 = _np.float64

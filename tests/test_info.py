@@ -103,3 +103,15 @@ def test_blas_matmul_restores_the_thread_count():
     with threadpoolctl.threadpool_limits(1, user_api="blas"):  # the user's limit rules
         _blas.matmul(a, a)
         assert _blas.info()["threads"] == 1
+
+
+# ----------------------------------------------------------------------------- _malloc
+@pytest.mark.parametrize("env, expected", [("1", "True"), ("0", "False")])
+def test_malloc_tuning_on_import_and_opt_out(env, expected):
+    if not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None:
+        pytest.skip("glibc only")
+    code = "import autograd._malloc as m, autograd; print(m.TUNED)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         env=dict(os.environ, NDGRAD_MALLOC_TUNING=env), timeout=120,
+                         check=True).stdout
+    assert out.strip() == expected
