@@ -85,9 +85,10 @@ def _rng(generator):
 
 
 def _shape(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    return tuple(int(s) for s in size)
+    # ints only (a float size is a TypeError, never truncated) and none negative (a
+    # RuntimeError), as in torch: see tensor._shape_arg / _check_sizes
+    from .tensor import _check_sizes, _shape_arg
+    return _check_sizes(_shape_arg(size, "size"), "size")
 
 
 def _dtype(dtype, default=None):

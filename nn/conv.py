@@ -11,6 +11,9 @@ __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
 
 def _ntuple(value, n, name):
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    if not all(F._is_int(v) for v in items):  # 2.5 is a mistake, never truncated to 2
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
     if isinstance(value, (tuple, list)):
         if len(value) != n:
             raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
@@ -33,6 +36,10 @@ class _ConvNd(Module):
                  device=None, dtype=None):
         super().__init__()
         n = self._dims
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups)):
+            if not F._is_int(v):
+                raise TypeError(f"{type(self).__name__}: {name} must be an int, got {v!r}")
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups != 0:

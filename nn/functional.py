@@ -26,8 +26,10 @@ its input. Pooling reduces the windows without materialising them (see
 ``autograd/ops/spatial.py``).
 
 Output sizes floor like PyTorch's: ``floor((H + 2P - D·(K-1) - 1) / S) + 1``.
-Errors name the function, the parameter and the shapes involved; invalid argument
-values raise ``ValueError``, inputs of the wrong shape ``RuntimeError`` (as in PyTorch).
+Errors name the function, the parameter and the shapes involved, with PyTorch's exception
+types: a non-int kernel_size/stride/padding/dilation/groups is a ``TypeError`` (never
+truncated), a non-positive stride or kernel, negative padding, inputs of the wrong shape
+or mismatched dtypes (input vs weight) a ``RuntimeError``.
 """
 import numbers
 import warnings
@@ -39,6 +41,7 @@ from autograd import _blas
 from autograd import ops as O
 from autograd.function import Function
 from autograd.ops import spatial as S
+from autograd.ops.dtypes import torch_name
 from autograd.tensor import Tensor, _as_tensor, _rng, matmul, where
 
 __all__ = [
@@ -74,18 +77,23 @@ def _tuple(value, n, name, op):
         return tuple(int(v) for v in value)
     if isinstance(value, (tuple, list)) and len(value) == 1 and _is_int(value[0]):
         return (int(value[0]),) * n
-    raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    bad = [v for v in items if not _is_int(v)]
+    if bad:  # a float kernel_size/stride/padding is a TypeError (never truncated), as in torch
+        raise TypeError(f"{op}(): argument '{name}' must be an int or a tuple of {n} ints, but "
+                        f"got {type(bad[0]).__name__} in {name}={value!r}")
+    raise RuntimeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
 
 
 def _positive(values, name, op):
-    if any(v <= 0 for v in values):
-        raise ValueError(f"{op}: {name} must be positive, got {name}={values}")
+    if any(v <= 0 for v in values):  # RuntimeErrors, as in torch's functional forms
+        raise RuntimeError(f"{op}: {name} must be positive, got {name}={values}")
     return values
 
 
 def _non_negative(values, name, op):
     if any(v < 0 for v in values):
-        raise ValueError(f"{op}: {name} must be non-negative, got {name}={values}")
+        raise RuntimeError(f"{op}: {name} must be non-negative, got {name}={values}")
     return values
 
 
@@ -108,15 +116,15 @@ def _conv_padding(padding, kernel, dilation, stride, op):
             return (0, 0) * 2
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                raise RuntimeError(f"{op}: padding='same' is not supported for strided "
                                  f"convolutions (stride={stride[-n:]})")
             pads = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)  # PyTorch puts the odd extra element at the end
                 pads += [total // 2, total - total // 2]
             return tuple(pads)
-        raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of ints, "
-                         f"got {padding!r}")
+        raise RuntimeError(f"{op}: padding must be 'valid', 'same', an int or a tuple of "
+                           f"ints, got {padding!r}")
     p = _non_negative(_tuple(padding, n, "padding", op), "padding", op)
     return tuple(v for q in p for v in (q, q))
 
@@ -124,8 +132,15 @@ def _conv_padding(padding, kernel, dilation, stride, op):
 def _check_conv_args(op, x, weight, bias, groups, transposed=False, user_shape=None):
     """Channel and group checks (x is batched; errors show the shape the user passed)."""
     shown = tuple(x.shape if user_shape is None else user_shape)
-    if not _is_int(groups) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got groups={groups!r}")
+    if not _is_int(groups):
+        raise TypeError(f"{op}(): argument 'groups' must be int, not {type(groups).__name__}")
+    if groups < 1:
+        raise RuntimeError(f"{op}: groups must be a positive int, got groups={groups!r}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != x.dtype:  # no silent promotion, as in torch
+            raise RuntimeError(f"{op}: Input type ({x.dtype}) and {name} type ({t.dtype}) "
+                               f"should be the same (input {shown}, {name} "
+                               f"{tuple(t.shape)})")
     nd = x.ndim - 2
     if weight.ndim != nd + 2:
         layout = "(in_channels, out_channels/groups" if transposed else \
@@ -428,7 +443,7 @@ def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     p = _non_negative(_tuple(padding, 2, "padding", op), "padding", op)
     dilation = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
     if any(pp > k // 2 for pp, k in zip(p, kernel)):
-        raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {kernel}")
+        raise RuntimeError(f"{op}: padding {p} should be at most half of kernel_size {kernel}")
     h, w = x.shape[2:]
     grid = tuple(_pool_size(size, k, s, pp, d, ceil_mode)
                  for size, k, s, pp, d in zip((h, w), kernel, stride, p, dilation))
@@ -554,7 +569,13 @@ def adaptive_avg_pool2d(input, output_size):
     if _is_int(output_size) or output_size is None:
         output_size = (output_size, output_size)
     if not isinstance(output_size, (tuple, list)) or len(output_size) != 2:
+        if isinstance(output_size, (float, np.floating)):
+            raise TypeError(f"{op}(): argument 'output_size' must be an int or a pair of ints, "
+                            f"not float ({output_size!r})")
         raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    if any(isinstance(v, (float, np.floating)) for v in output_size):
+        raise TypeError(f"{op}(): argument 'output_size' must be a pair of ints (or None), got "
+                        f"{tuple(output_size)!r}")
     oh, ow = (h if output_size[0] is None else output_size[0],
               w if output_size[1] is None else output_size[1])
     if not (_is_int(oh) and _is_int(ow)) or oh < 1 or ow < 1:
@@ -623,6 +644,12 @@ def linear(input, weight, bias=None):
                                f"{weight.shape[0]} output features of weight "
                                f"{tuple(weight.shape)}")
         args = (weight, bias)
+    for name, t in (("mat2", weight),) + ((("bias", bias),) if bias is not None else ()):
+        if t.dtype != x.dtype:  # no silent promotion, as in torch
+            raise RuntimeError(f"linear: mat1 and {name} must have the same dtype, but got "
+                               f"{torch_name(x.dtype)} and {torch_name(t.dtype)} (input "
+                               f"{tuple(x.shape)}, {'weight' if name == 'mat2' else name} "
+                               f"{tuple(t.shape)})")
     if x.ndim == 2:
         return Linear.apply(x, *args)
     out = Linear.apply(x.reshape(-1, x.shape[-1]), *args)  # one product over leading dims
@@ -948,6 +975,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             and t_raw.min() >= 0 and t_raw.max() < c
             and not (t_raw == ignore_index).any()):  # the common case, in one op
         return CrossEntropy.apply(x, target=t_raw, reduction=reduction)
+    if t_raw.dtype.kind == "f" and t_raw.ndim != x.ndim:  # float class indices: a mistake
+        raise RuntimeError(f"{op}: expected target dtype to be Long (class indices) or a float "
+                           f"target of the input's shape {tuple(x.shape)} (class "
+                           f"probabilities), but got a {t_raw.dtype} target of shape "
+                           f"{t_raw.shape}")
     logp = x.log_softmax(class_dim)
     if t_raw.dtype.kind == "f":  # class probabilities
         tgt = _tensor(target)

@@ -272,13 +272,13 @@ def test_dtype_and_nan_propagation():
 
 # ---------------------------------------------------------------------- errors
 @pytest.mark.parametrize("fn,args,kwargs,exc,match", [
-    ("max_pool2d", (3,), dict(padding=2), ValueError,
+    ("max_pool2d", (3,), dict(padding=2), RuntimeError,
      r"max_pool2d: padding \(2, 2\) should be at most half of kernel_size \(3, 3\)"),
-    ("avg_pool2d", ((2, 4),), dict(padding=(1, 3)), ValueError, "at most half of kernel_size"),
-    ("max_pool2d", (0,), {}, ValueError, r"kernel_size must be positive, got kernel_size=\(0, 0\)"),
-    ("max_pool2d", (2,), dict(stride=0), ValueError, "stride must be positive"),
-    ("max_pool2d", (2,), dict(dilation=0), ValueError, "dilation must be positive"),
-    ("max_pool2d", (2,), dict(padding=-1), ValueError, "padding must be non-negative"),
+    ("avg_pool2d", ((2, 4),), dict(padding=(1, 3)), RuntimeError, "at most half of kernel_size"),
+    ("max_pool2d", (0,), {}, RuntimeError, r"kernel_size must be positive, got kernel_size=\(0, 0\)"),
+    ("max_pool2d", (2,), dict(stride=0), RuntimeError, "stride must be positive"),
+    ("max_pool2d", (2,), dict(dilation=0), RuntimeError, "dilation must be positive"),
+    ("max_pool2d", (2,), dict(padding=-1), RuntimeError, "padding must be non-negative"),
     ("max_pool2d", (5,), {}, RuntimeError,
      r"max_pool2d: output size \(0, 0\) is too small: input \(1, 1, 3, 3\) with kernel_size "
      r"\(5, 5\)"),
