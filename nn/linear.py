@@ -14,6 +14,8 @@ __all__ = ["Identity", "Linear", "Flatten", "Unflatten"]
 
 
 def _empty(shape, dtype):
+    # a float size (Linear(2.5, 3)) is a TypeError, a negative one a RuntimeError, as in torch
+    shape = _tensor_module._check_sizes(_tensor_module._shape_arg((shape,), "empty"), "empty")
     return np.empty(shape, dtype=np.dtype(dtype) if dtype is not None
                     else _tensor_module.default_dtype)
 
