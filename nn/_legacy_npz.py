@@ -148,7 +148,7 @@ def decode(node, lookup, used):
                                                                          "dtype"}:
         ref = node["__array__"]
         if ref in used:
-            raise Bad(f"the manifest uses array {ref!r} twice")
+            raise Bad(f"the state tree uses array {ref!r} twice")
         arr = lookup(ref)
         used.add(ref)
         if "dtype" in node:  # saved big-endian: give it back in its own byte order
@@ -168,10 +168,10 @@ def decode(node, lookup, used):
             for item in value:
                 if not (isinstance(item, list) and len(item) == 2
                         and isinstance(item[0], (str, int)) and not isinstance(item[0], bool)):
-                    raise Bad(f"the manifest has a malformed dict entry {item!r:.60}")
+                    raise Bad(f"the state tree has a malformed dict entry {item!r:.60}")
                 out[item[0]] = decode(item[1], lookup, used)
             return out
-    raise Bad(f"the manifest has an unrecognised node {node!r:.60}")
+    raise Bad(f"the state tree has an unrecognised node {node!r:.60}")
 
 
 def _node_dtype(node, ref, arr):

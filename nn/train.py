@@ -28,131 +28,13 @@ import os
 import sys
 import time
 
-__all__ = ["main", "build_parser", "train", "evaluate", "load_checkpoint", "DEFAULTS"]
+__all__ = ["main", "build_parser", "train", "evaluate", "load_checkpoint", "read_checkpoint",
+           "run_eval", "export_onnx", "DEFAULTS"]
 
-DATASETS = ("digits", "mnist", "fashion-mnist")
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULERS = ("none", "cosine", "step")
-
-# Per-dataset defaults for the options left unset on the command line.
-DEFAULTS = {
-    # threads: BLAS threads (0 = BLAS's choice). The digits model's matrices are tiny, so
-    # extra BLAS threads only add overhead (and spin badly on a busy machine).
-    "digits": dict(model="small-cnn", epochs=15, batch_size=32, threads=1,
-                   lr={"sgd": 0.05, "adam": 3e-3, "adamw": 3e-3}),
-    "mnist": dict(model="lenet5", epochs=2, batch_size=64, threads=0,
-                  lr={"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}),
-}
-DEFAULTS["fashion-mnist"] = DEFAULTS["mnist"]
-
-CHECKPOINT = "checkpoint.npz"
-METRICS = "metrics.json"
-CURVES = "curves.png"
-GRAPH_TEXT_FORMATS = (".dot", ".gv")
-GRAPH_RENDER_FORMATS = (".svg", ".png", ".pdf")
-
-
-class UsageError(Exception):
-    """A problem with the command line or the inputs it names (reported as ``error: ...``)."""
-
-
-def build_parser():
-    from .models import model_names  # noqa: F401  (cheap: the layers load lazily)
-    p = argparse.ArgumentParser(
-        prog="ndgrad-train",
-        description="Train a small CNN with ndgrad (define-by-run autodiff on NumPy).",
-        epilog="Defaults: digits -> small-cnn, 15 epochs, batch 32, adam lr 3e-3; "
-               "mnist/fashion-mnist -> lenet5, 2 epochs, batch 64, adam lr 1e-3 "
-               "(sgd: lr 0.05, momentum 0.9). All with a cosine learning-rate schedule.")
-    p.add_argument("--dataset", choices=DATASETS, default="digits",
-                   help="digits (bundled 8x8, default), mnist or fashion-mnist (needs --data-dir)")
-    p.add_argument("--data-dir", metavar="DIR",
-                   help="directory with the MNIST/Fashion-MNIST IDX files (raw or .gz)")
-    p.add_argument("--model", choices=model_names(),
-                   help="network (default: small-cnn for digits, lenet5 for 28x28 data)")
-    p.add_argument("--epochs", type=_positive_int, help="training epochs")
-    p.add_argument("--batch-size", type=_positive_int, help="training batch size")
-    p.add_argument("--lr", type=_positive_float, help="learning rate")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="default: adam")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--weight-decay", type=float, default=None,
-                   help="weight decay (default 0; 0.01 for adamw)")
-    p.add_argument("--scheduler", choices=SCHEDULERS, default="cosine",
-                   help="learning-rate schedule, stepped once per epoch (default: cosine)")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling")
-    p.add_argument("--out", metavar="DIR", default=None,
-                   help="output directory (default: runs/DATASET-MODEL)")
-    p.add_argument("--graph", metavar="FILE",
-                   help="also draw one batch's forward+backward graph: .svg/.png/.pdf "
-                        "(needs graphviz's dot) or .dot/.gv (DOT text)")
-    p.add_argument("--graph-max-nodes", type=_positive_int, default=200, metavar="N",
-                   help="draw at most N graph nodes (default 200)")
-    p.add_argument("--step-through", metavar="FILE",
-                   help="also write an HTML page stepping through one training step's "
-                        "backward pass (autograd.step_through; needs graphviz's dot)")
-    p.add_argument("--train-limit", type=_positive_int, metavar="N",
-                   help="use only the first N training samples (quick runs)")
-    p.add_argument("--test-limit", type=_positive_int, metavar="N",
-                   help="use only the first N test samples (quick runs)")
-    p.add_argument("--eval-batch-size", type=_positive_int, default=1000, metavar="N",
-                   help="batch size for evaluation (default 1000)")
-    p.add_argument("--threads", type=_nonnegative_int, metavar="N",
-                   help="limit NumPy's BLAS to N threads, 0: BLAS's own choice (default: 1 "
-                        "for digits, 0 otherwise; needs threadpoolctl). On a busy machine "
-                        "1 can be several times faster")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (plain per-epoch lines only)")
-    p.add_argument("--no-plot", action="store_true", help="don't write curves.png")
-    return p
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _nonnegative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _fill_defaults(args):
-    d = DEFAULTS[args.dataset]
-    if args.model is None:
-        args.model = d["model"]
-    if args.epochs is None:
-        args.epochs = d["epochs"]
-    if args.batch_size is None:
-        args.batch_size = d["batch_size"]
-    if args.lr is None:
-        args.lr = d["lr"][args.optimizer]
-    if args.threads is None:
-        args.threads = d["threads"]
-    if args.weight_decay is None:
-        args.weight_decay = 0.01 if args.optimizer == "adamw" else 0.0
-    if args.out is None:
-        args.out = os.path.join("runs", f"{args.dataset}-{args.model}")
-    return args
+from .train_args import (DATASETS, OPTIMIZERS, SCHEDULERS, DEFAULTS, LAST, BEST,  # noqa: F401
+                         CHECKPOINT, METRICS, CURVES, GRAPH_TEXT_FORMATS,
+                         GRAPH_RENDER_FORMATS, UsageError, build_parser, check_args,
+                         _fill_defaults)
 
 
 # --------------------------------------------------------------------------------- data
@@ -272,7 +154,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn, progress=None, batch_loss
         if not math.isfinite(value):
             raise FloatingPointError(f"the training loss became {value}; try a smaller --lr")
         total_loss += value * n
-        correct += int((np.argmax(logits.data, axis=1) == y.data).sum())
+        correct += int((np.argmax(logits._data, axis=1) == y._data).sum())
         seen += n
         if batch_losses is not None:
             batch_losses.append(value)
@@ -294,7 +176,7 @@ def evaluate(model, loader, loss_fn):
                 logits = model(x)
                 n = len(y)
                 total_loss += float(loss_fn(logits, y).item()) * n
-                correct += int((np.argmax(logits.data, axis=1) == y.data).sum())
+                correct += int((np.argmax(logits._data, axis=1) == y._data).sum())
                 seen += n
     finally:
         model.train(was_training)
@@ -384,21 +266,94 @@ def _write_json(obj, path):
     os.replace(tmp, path)
 
 
+def read_checkpoint(path):
+    """The checkpoint dict saved by a run, or UsageError naming the file and the problem."""
+    from .serialization import load
+    try:
+        ckpt = load(path)
+    except FileNotFoundError:
+        raise UsageError(f"{path!r}: no such checkpoint file") from None
+    except (ValueError, OSError) as e:
+        raise UsageError(f"cannot read checkpoint: {e}") from None
+    if not isinstance(ckpt, dict) or not {"model", "config", "epoch"} <= set(ckpt):
+        raise UsageError(f"{path!r} is not an ndgrad-train checkpoint (it needs 'model', "
+                         f"'config' and 'epoch' entries)")
+    return ckpt
+
+
 def load_checkpoint(path):
     """``(model, checkpoint dict)``: the model rebuilt from the checkpoint's config with its
     weights loaded (in eval mode)."""
-    from .serialization import load
     from .models import build_model
-    ckpt = load(path)
+    ckpt = read_checkpoint(path)
     cfg = ckpt["config"]
-    model = build_model(cfg["model"], in_channels=cfg["in_channels"],
-                        num_classes=cfg["num_classes"], input_size=cfg["input_size"])
-    model.load_state_dict(ckpt["model"])
+    try:
+        model = build_model(cfg["model"], in_channels=cfg["in_channels"],
+                            num_classes=cfg["num_classes"], input_size=cfg["input_size"])
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise UsageError(f"{path!r}: the checkpoint does not fit its model: {e}") from None
     model.eval()
     return model, ckpt
 
 
-# ---------------------------------------------------------------------------------- main
+def export_onnx(model, path, in_channels, input_size):
+    """Write ``model`` (eval mode) as ONNX with a symbolic batch dimension."""
+    import numpy as np
+    import autograd
+    from autograd.onnx import export
+    x = autograd.Tensor(np.zeros((1, in_channels, input_size, input_size), np.float32))
+    export(model, x, path, input_names=["input"], output_names=["logits"],
+           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    return path
+
+
+def run_eval(args, log=print):
+    """``--eval CKPT``: the checkpoint's test loss and accuracy, printed and returned."""
+    import autograd
+    from . import data
+    from .loss import CrossEntropyLoss
+    model, ckpt = load_checkpoint(args.eval_ckpt)
+    cfg = ckpt["config"]
+    _, (x_test, y_test) = load_data(cfg["dataset"], args.data_dir, 1, args.test_limit)
+    loader = data.DataLoader(data.TensorDataset(x_test, y_test),
+                             batch_size=args.eval_batch_size)
+    loss, acc = evaluate(model, loader, CrossEntropyLoss())
+    result = dict(checkpoint=args.eval_ckpt, dataset=cfg["dataset"], model=cfg["model"],
+                  epoch=ckpt["epoch"], test_samples=int(len(y_test)), test_loss=loss,
+                  test_acc=acc)
+    log(f"{args.eval_ckpt}: {cfg['model']} on {cfg['dataset']} after epoch {ckpt['epoch']}: "
+        f"test loss {loss:.4f} acc {100 * acc:.2f}% ({len(y_test)} images)")
+    log(json.dumps(result))
+    if args.export_onnx:
+        with autograd.no_grad():
+            export_onnx(model, args.export_onnx, cfg["in_channels"], cfg["input_size"])
+        log(f"ONNX model written to {args.export_onnx}")
+    return result
+
+
+_RESUMED = ("dataset", "model", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
+            "scheduler", "seed", "train_limit", "test_limit")
+
+
+def _apply_resume(args, ckpt):
+    """Continue the checkpoint's run: its settings replace the command line's (except the
+    total --epochs, which defaults to the run's own)."""
+    cfg = ckpt["config"]
+    for key in _RESUMED:
+        if key in cfg and cfg[key] is not None:
+            setattr(args, key, cfg[key])
+    if args.epochs_given is None:
+        args.epochs = cfg.get("epochs", args.epochs)
+    return args
+
+
+def _generators():
+    """autograd's global generator (weights init, dropout masks, randn, ...)."""
+    import importlib
+    return importlib.import_module("autograd.tensor")._rng()
+
+
 def train(args, log=print):
     """Run the job described by parsed ``args`` (see ``build_parser``); returns the metrics."""
     import numpy as np
@@ -409,6 +364,9 @@ def train(args, log=print):
     from .serialization import save
 
     t_start = time.perf_counter()
+    ckpt = read_checkpoint(args.resume) if getattr(args, "resume", None) else None
+    if ckpt is not None:
+        _apply_resume(args, ckpt)
     (x_train, y_train), (x_test, y_test) = load_data(args.dataset, args.data_dir,
                                                      args.train_limit, args.test_limit)
     in_channels, input_size = x_train.shape[1], x_train.shape[-1]
@@ -436,9 +394,16 @@ def train(args, log=print):
                   weight_decay=args.weight_decay, scheduler=args.scheduler, seed=args.seed,
                   in_channels=int(in_channels), input_size=int(input_size),
                   num_classes=num_classes, threads=getattr(args, "threads", None),
+                  train_limit=args.train_limit, test_limit=args.test_limit,
                   train_samples=int(len(y_train)),
                   test_samples=int(len(y_test)))
-    n_params = sum(p.data.size for p in model.parameters())
+    n_params = sum(p._data.size for p in model.parameters())
+    metrics = dict(config=config, num_parameters=int(n_params), epochs=[], batch_loss=[],
+                   final_test_acc=None, best_test_acc=None, total_time_s=None)
+    start = 1
+    if ckpt is not None:
+        start = _restore(ckpt, model, optimizer, scheduler, train_loader, metrics, args)
+        log(f"resuming {args.resume} after epoch {start - 1} of {args.epochs}")
     log(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(y_train)} train / "
         f"{len(y_test)} test images of {in_channels}x{input_size}x{input_size}; "
         f"{args.optimizer} lr {args.lr:g}, batch {args.batch_size}, {args.epochs} epochs")
@@ -448,53 +413,96 @@ def train(args, log=print):
         x0, y0 = autograd.Tensor(x_train[:k]), autograd.Tensor(y_train[:k])
         export_graph(args.graph, model, loss_fn, x0, y0, args.graph_max_nodes)
         log(f"graph of one batch's forward + backward written to {args.graph}")
-    if args.step_through:
-        from .step_through_export import export_step_through
-        k = min(args.batch_size, len(y_train))
-        export_step_through(args.step_through, model, loss_fn, autograd.Tensor(x_train[:k]),
-                            autograd.Tensor(y_train[:k]), args.graph_max_nodes)
-        log(f"step-through page of one training step written to {args.step_through}")
 
-    metrics = dict(config=config, num_parameters=int(n_params), epochs=[], batch_loss=[],
-                   final_test_acc=None, best_test_acc=None, total_time_s=None)
-    paths = dict(checkpoint=os.path.join(args.out, CHECKPOINT),
+    paths = dict(last=os.path.join(args.out, LAST), best=os.path.join(args.out, BEST),
                  metrics=os.path.join(args.out, METRICS),
                  curves=None if args.no_plot else os.path.join(args.out, CURVES))
     try:
-        for epoch in range(1, args.epochs + 1):
-            lr = optimizer.param_groups[0]["lr"]
-            progress = _Progress(len(train_loader), f"epoch {epoch}/{args.epochs}",
-                                 enabled=not args.no_progress)
-            t0 = time.perf_counter()
-            try:
-                train_loss, train_acc = train_one_epoch(model, train_loader, optimizer, loss_fn,
-                                                        progress, metrics["batch_loss"])
-            finally:
-                progress.close()
-            t_train = time.perf_counter() - t0
-            test_loss, test_acc = evaluate(model, test_loader, loss_fn)
-            t_epoch = time.perf_counter() - t0
-            if scheduler is not None:
-                scheduler.step()
-            metrics["epochs"].append(dict(
-                epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc,
-                test_loss=test_loss, test_acc=test_acc, train_time_s=round(t_train, 3),
-                epoch_time_s=round(t_epoch, 3)))
-            metrics["final_test_acc"] = test_acc
-            metrics["best_test_acc"] = max(e["test_acc"] for e in metrics["epochs"])
-            metrics["total_time_s"] = round(time.perf_counter() - t_start, 3)
-            log(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
-                f"train loss {train_loss:.4f} acc {100 * train_acc:6.2f}%  |  "
-                f"test loss {test_loss:.4f} acc {100 * test_acc:6.2f}%  "
-                f"({t_epoch:.1f} s, lr {lr:.3g})")
+        for epoch in range(start, args.epochs + 1):
+            best_before = metrics["best_test_acc"]
+            _one_epoch(epoch, args, model, optimizer, scheduler, loss_fn, train_loader,
+                       test_loader, metrics, t_start, log)
             ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "epoch": epoch, "config": config}
-            save(ckpt, paths["checkpoint"])
+                    "epoch": epoch, "config": config, "metrics": metrics,
+                    "rng": {"loader": train_loader.generator.bit_generator.state,
+                            "autograd": _generators().bit_generator.state}}
+            save(ckpt, paths["last"])
+            if best_before is None or metrics["epochs"][-1]["test_acc"] > best_before:
+                save(ckpt, paths["best"])  # the first of equally good epochs stays
             _write_json(metrics, paths["metrics"])
     except KeyboardInterrupt:
         metrics["interrupted"] = True
         log("interrupted: keeping the epochs completed so far")
+    return _finish(args, model, metrics, paths, t_start, in_channels, input_size, log)
+
+
+def _restore(ckpt, model, optimizer, scheduler, loader, metrics, args):
+    """Load a checkpoint's state into the run; returns the first epoch still to train."""
+    try:
+        model.load_state_dict(ckpt["model"])
+        if ckpt.get("optimizer") is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None:
+            # Replay the schedule from the start for the (possibly new) total --epochs,
+            # so a resumed run gets the learning rates an uninterrupted one would.
+            for group in optimizer.param_groups:
+                group["lr"] = group.get("initial_lr", group["lr"])
+            for _ in range(int(ckpt["epoch"])):
+                scheduler.step()
+        rng = ckpt.get("rng") or {}
+        if rng.get("loader"):
+            loader.generator = _generator_from(rng["loader"])
+        if rng.get("autograd"):
+            _generators().bit_generator.state = rng["autograd"]
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise UsageError(f"--resume {args.resume!r}: the checkpoint does not fit: {e}") from None
+    old = ckpt.get("metrics") or {}
+    for key in ("epochs", "batch_loss"):
+        metrics[key] = list(old.get(key) or [])
+    if metrics["epochs"]:
+        metrics["final_test_acc"] = metrics["epochs"][-1]["test_acc"]
+        metrics["best_test_acc"] = max(e["test_acc"] for e in metrics["epochs"])
+    return int(ckpt["epoch"]) + 1
+
+
+def _generator_from(state):
+    import numpy as np
+    gen = np.random.default_rng()
+    gen.bit_generator.state = state
+    return gen
+
+
+def _one_epoch(epoch, args, model, optimizer, scheduler, loss_fn, train_loader, test_loader,
+               metrics, t_start, log):
+    lr = optimizer.param_groups[0]["lr"]
+    progress = _Progress(len(train_loader), f"epoch {epoch}/{args.epochs}",
+                         enabled=not args.no_progress)
+    t0 = time.perf_counter()
+    try:
+        train_loss, train_acc = train_one_epoch(model, train_loader, optimizer, loss_fn,
+                                                progress, metrics["batch_loss"])
+    finally:
+        progress.close()
+    t_train = time.perf_counter() - t0
+    test_loss, test_acc = evaluate(model, test_loader, loss_fn)
+    t_epoch = time.perf_counter() - t0
+    if scheduler is not None:
+        scheduler.step()
+    metrics["epochs"].append(dict(
+        epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc,
+        test_loss=test_loss, test_acc=test_acc, train_time_s=round(t_train, 3),
+        epoch_time_s=round(t_epoch, 3)))
+    metrics["final_test_acc"] = test_acc
+    metrics["best_test_acc"] = max(e["test_acc"] for e in metrics["epochs"])
+    metrics["total_time_s"] = round(time.perf_counter() - t_start, 3)
+    log(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
+        f"train loss {train_loss:.4f} acc {100 * train_acc:6.2f}%  |  "
+        f"test loss {test_loss:.4f} acc {100 * test_acc:6.2f}%  "
+        f"({t_epoch:.1f} s, lr {lr:.3g})")
+
+
+def _finish(args, model, metrics, paths, t_start, in_channels, input_size, log):
     metrics["total_time_s"] = round(time.perf_counter() - t_start, 3)
     _write_json(metrics, paths["metrics"])
     if paths["curves"] and metrics["epochs"]:
@@ -506,8 +514,10 @@ def train(args, log=print):
     if metrics["epochs"]:
         log(f"final test accuracy {100 * metrics['final_test_acc']:.2f}% "
             f"(best {100 * metrics['best_test_acc']:.2f}%) in {metrics['total_time_s']:.1f} s")
-    written = [p for p in (paths["checkpoint"], paths["metrics"], paths["curves"])
-               if p and os.path.exists(p)]
+    if args.export_onnx:
+        export_onnx(model, args.export_onnx, int(in_channels), int(input_size))
+        paths["onnx"] = args.export_onnx
+    written = [p for k, p in paths.items() if p and os.path.exists(p)]
     log("wrote " + ", ".join(written))
     return metrics
 
@@ -533,14 +543,25 @@ def _blas_threads(n):
 
 
 def main(argv=None):
-    """Entry point of ``ndgrad-train`` / ``python -m nn.train``; returns the exit status."""
+    """Entry point of ``ndgrad-train`` / ``python -m nn.train``; returns the exit status.
+    Every bad argument is a usage error (exit status 2, no traceback)."""
     parser = build_parser()
-    args = _fill_defaults(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    args.epochs_given = args.epochs
+    if args.resume is not None and args.out is None:  # continue in the run's directory
+        args.out = os.path.dirname(os.path.abspath(args.resume))
+    args = _fill_defaults(args)
     try:
+        check_args(args)
         with _blas_threads(args.threads):
+            if args.eval_ckpt is not None:
+                run_eval(args)
+                return 0
             metrics = train(args)
     except UsageError as e:
         parser.error(str(e))  # exits with status 2
+    except FloatingPointError as e:
+        parser.error(str(e))
     return 130 if metrics.get("interrupted") else 0
 
 

@@ -41,7 +41,7 @@ def digits_run(tmp_path_factory):
 def test_run_succeeds_and_writes_files(digits_run):
     rc, out, graph = digits_run
     assert rc == 0
-    for name in ("checkpoint.npz", "metrics.json", "curves.png"):
+    for name in ("last.safetensors", "best.safetensors", "metrics.json", "curves.png"):
         assert (out / name).is_file(), name
     assert graph.is_file()
 
@@ -68,7 +68,7 @@ def test_metrics_json(digits_run):
 
 def test_checkpoint_reloads_into_fresh_model(digits_run):
     _, out, _ = digits_run
-    ckpt = nn.load(out / "checkpoint.npz")
+    ckpt = nn.load(out / "last.safetensors")
     assert set(ckpt) >= {"model", "optimizer", "epoch", "config"}
     assert ckpt["epoch"] == 1
     fresh = build_model("small-cnn", in_channels=1, num_classes=10, input_size=8)
@@ -84,7 +84,7 @@ def test_checkpoint_reloads_into_fresh_model(digits_run):
     opt.load_state_dict(ckpt["optimizer"])
     assert opt.param_groups[0]["lr"] == pytest.approx(ckpt["optimizer"]["param_groups"][0]["lr"])
     # load_checkpoint rebuilds the same model, which then predicts like the trained one
-    model, _ = train_mod.load_checkpoint(out / "checkpoint.npz")
+    model, _ = train_mod.load_checkpoint(out / "last.safetensors")
     x, _ = nn.data.load_digits("test")
     import autograd
     with autograd.no_grad():
@@ -164,7 +164,7 @@ def test_mnist_idx_run_with_lenet(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["model"] == "lenet5"
     assert metrics["config"]["input_size"] == 28
-    ckpt = nn.load(out / "checkpoint.npz")
+    ckpt = nn.load(out / "last.safetensors")
     assert ckpt["model"]["classifier.fc1.weight"].shape == (500, 2450)
     assert not (out / "curves.png").exists()
 
