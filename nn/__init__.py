@@ -39,7 +39,8 @@ def _check_autograd():
 _check_autograd()
 
 from . import init  # noqa: E402
-from .module import Parameter, Module, Sequential, ModuleList, ModuleDict  # noqa: E402
+from .module import (Parameter, Module, Sequential, ModuleList, ModuleDict,  # noqa: E402
+                     ParameterList, ParameterDict)
 
 from . import optim  # noqa: E402
 from .serialization import save, load  # noqa: E402
@@ -70,3 +71,4 @@ from .layers_extra import (Embedding, Upsample, UpsamplingNearest2d,  # noqa: E4
                            CosineSimilarity, PairwiseDistance)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: E402
 from .attention import MultiheadAttention  # noqa: E402
+from . import utils  # noqa: E402

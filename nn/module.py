@@ -26,7 +26,8 @@ from autograd import Tensor, no_grad
 from autograd import function as _function
 from autograd.saved import prepare_write
 
-__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict"]
 
 
 class Parameter(Tensor):
@@ -441,13 +442,19 @@ class Module:
                     t.grad = Tensor(t.grad._data.astype(dtype))
         return self
 
-    def to(self, *args, dtype=None, **kwargs):
-        """``to(dtype)`` casts floating point parameters and buffers in place (the same
-        Parameter objects); device arguments (``"cpu"``) are accepted and ignored."""
-        for a in args:
-            if isinstance(a, str) and a.startswith("cpu") or a is None:
+    def to(self, *args, dtype=None, device=None, non_blocking=False, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)``: casts
+        floating point parameters and buffers in place (the same Parameter objects). The
+        device must be the CPU (``"cpu"``, ``"cpu:0"``, a device object of type cpu)."""
+        for a in args + ((device,) if device is not None else ()):
+            if a is None:
                 continue
-            dtype = a
+            if isinstance(a, Tensor):
+                dtype = a._data.dtype
+            elif _is_dtype(a):
+                dtype = a
+            else:
+                _check_device(a)
         if dtype is None:
             return self
         return self._cast(dtype)
@@ -458,7 +465,20 @@ class Module:
     def double(self):
         return self._cast(np.float64)
 
+    def half(self):
+        """Cast floating point parameters and buffers to float16."""
+        return self._cast(np.float16)
+
+    def type(self, dst_type):
+        return self._cast(dst_type)
+
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        _check_device("cuda")
+
+    def share_memory(self):
         return self
 
     # ------------------------------------------------------------------ state dict
@@ -549,6 +569,22 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+def _is_dtype(value):
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return not isinstance(value, str) or value.split(":")[0] not in ("cpu", "cuda", "mps")
+
+
+def _check_device(device):
+    """Accept the CPU only (a string such as ``"cpu"`` / ``"cpu:0"`` or a device object)."""
+    kind = device if isinstance(device, str) else getattr(device, "type", str(device))
+    if kind.split(":")[0] != "cpu":
+        raise RuntimeError(f"ndgrad runs on the CPU only: device {str(device)!r} is not "
+                           f"available (use 'cpu')")
 
 
 def _copy_into(target, arr):
@@ -756,3 +792,146 @@ class ModuleDict(Module):
         items = modules.items() if isinstance(modules, Mapping) else modules
         for key, module in items:
             self[key] = module
+
+
+def _param_line(p):
+    if not isinstance(p, Tensor):
+        return f"Object of type: {type(p).__name__}"
+    kind = "Parameter containing" if isinstance(p, Parameter) else "Tensor"
+    size = "x".join(str(s) for s in p.shape)
+    return f"{kind}: [{p.dtype} of size {size}]"
+
+
+def _as_parameter(value):
+    """Tensors become Parameters (sharing memory, requiring grad), like torch's
+    ParameterList/Dict."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+class ParameterList(Module):
+    """A list of Parameters that the parent module sees (Tensors are wrapped as
+    Parameters); indexable, iterable, with ``append``/``extend``."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _key(self, idx):
+        n = self._size
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return str(idx % n)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(self._size)[idx]])
+        return getattr(self, self._key(idx))
+
+    def __setitem__(self, idx, param):
+        self._set(self._key(idx), param)
+
+    def _set(self, key, value):
+        value = _as_parameter(value)
+        if isinstance(value, Parameter):
+            self.register_parameter(key, value)
+        else:
+            self._parameters.pop(key, None)
+            object.__setattr__(self, key, value)
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(self._size))
+
+    def __iadd__(self, parameters):
+        return self.extend(parameters)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value):
+        self._size += 1
+        self._set(str(self._size - 1), value)
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"({i}): {_param_line(p)}" for i, p in enumerate(self))
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """A dict of Parameters (insertion ordered) that the parent module sees."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        self._keys[key] = None
+        value = _as_parameter(value)
+        if isinstance(value, Parameter):
+            self.register_parameter(key, value)
+        else:
+            object.__setattr__(self, key, value)
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self):
+        for k in list(self._keys):
+            del self[k]
+
+    def update(self, parameters):
+        items = parameters.items() if isinstance(parameters, Mapping) else parameters
+        for key, value in items:
+            self[key] = value
+
+    def extra_repr(self):
+        return "\n".join(f"({k}): {_param_line(p)}" for k, p in self.items())
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")
