@@ -269,14 +269,14 @@ def _read_safetensors(path):
 def _sniff(path):
     with open(path, "rb") as f:
         head = f.read(9)
+    if len(head) == 9 and head[8:9] == b"{":  # an 8-byte header length, then JSON
+        return "safetensors"
     if head[:2] == b"PK":
         return "npz"
     if head[:1] == b"\x80":
         return "a pickle"
     if head[:4] == b"\x93NUM":
         return "a single .npy array"
-    if len(head) == 9 and head[8:9] == b"{":
-        return "safetensors"
     return "neither safetensors nor ndgrad's old .npz format"
 
 
