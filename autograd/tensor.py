@@ -436,6 +436,9 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
 
     def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
         correction = _correction(unbiased, correction)
+        if self.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(f"std and var only support floating point dtypes, but got a "
+                               f"{self.dtype} tensor of shape {self.shape}")
         return O.Var.apply(self, dim=dim, correction=correction, keepdim=keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
@@ -453,12 +456,14 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
 
     def softmax(self, dim):
         dim = _check_dim(dim, self.ndim, "softmax")
+        _float_only(self, "softmax")
         if self.ndim == 0:  # like torch: a 0-d tensor is treated as one element along dim 0
             return O.Softmax.apply(self.reshape(1), dim=0).reshape(())
         return O.Softmax.apply(self, dim=dim)
 
     def log_softmax(self, dim):
         dim = _check_dim(dim, self.ndim, "log_softmax")
+        _float_only(self, "log_softmax")
         if self.ndim == 0:
             return O.LogSoftmax.apply(self.reshape(1), dim=0).reshape(())
         return O.LogSoftmax.apply(self, dim=dim)
@@ -599,6 +604,12 @@ def _check_dim(dim, ndim, op):
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions "
                          f"(expected to be in range of [{-n}, {n - 1}])")
     return dim % n
+
+
+def _float_only(x, op):
+    if x._data.dtype.kind not in _FLOAT_KINDS:  # torch has no integer kernel either
+        raise NotImplementedError(f"{op}: not implemented for {x.dtype} tensors (shape "
+                                  f"{x.shape}); convert with .float() first")
 
 
 def _correction(unbiased, correction):

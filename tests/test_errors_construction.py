@@ -105,6 +105,22 @@ PROMOTION = [
     Case("i64+f64-0d", lambda L: L.t([1, 2]) + L.t(1.0, dtype=L.float64), value=([2, 3], F64)),
     Case("f32+f64", lambda L: L.A.ones(1) + L.A.ones(1, dtype=L.float64), value=([2.0], F64)),
     Case("f32+np.float64", lambda L: L.A.ones(1) + np.float64(1.5), value=([2.5], F32)),
+    Case("clamp-int-float-bounds", lambda L: L.t([1, 2]).clamp(0.5, 1.5), value=([1, 1.5], F32)),
+    Case("clamp-int-int-bounds", lambda L: L.t([1, 5]).clamp(0, 3), value=([1, 3], I64)),
+    Case("logsumexp-int", lambda L: L.t([0, 0]).logsumexp(0), value=(np.log(2.0), F32)),
+    # ops that have no integer/bool version refuse instead of guessing a dtype
+    Case("var-int", lambda L: L.t([1, 2]).var(),
+         raises=(RuntimeError, "std and var only support floating point dtypes")),
+    Case("std-int", lambda L: L.t([1, 2]).std(), raises=(RuntimeError, "std and var")),
+    Case("mean-int", lambda L: L.t([1, 2]).mean(), raises=(RuntimeError, "mean")),
+    Case("softmax-int", lambda L: L.t([1, 2]).softmax(0),
+         raises=(NotImplementedError, "softmax: not implemented for int64")),
+    Case("log-softmax-int", lambda L: L.t([1, 2]).log_softmax(0),
+         raises=(NotImplementedError, "log_softmax: not implemented")),
+    Case("neg-bool", lambda L: -L.t([True]),
+         raises=(RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported")),
+    Case("bool-minus-bool", lambda L: L.t([True]) - L.t([False]),
+         raises=(RuntimeError, "Subtraction, the `-` operator, with two bool tensors")),
 ]
 
 EMPTY = [

@@ -32,7 +32,12 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         a, b = promoted(a, b)
-        return a - b
+        try:
+            return a - b
+        except TypeError:  # NumPy refuses bool - bool; torch says so as a RuntimeError
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator "
+                               "instead.") from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -81,7 +86,12 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return -x
+        try:
+            return -x
+        except TypeError:  # a bool array
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.") from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -306,6 +316,8 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, x, min=None, max=None):
         ctx.save_for_backward(x)
+        if isinstance(min, float) or isinstance(max, float):
+            x = as_float(x)  # an int tensor clamped to float bounds is float32, as in torch
         return np.clip(x, min, max)
 
     @staticmethod

@@ -9,6 +9,7 @@ gradient evenly among tied maxima, as PyTorch does.
 import numpy as np
 
 from ..function import Function
+from .dtypes import as_float
 
 
 def normalize_dims(dim, ndim, op="reduction"):
@@ -186,6 +187,7 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim, "logsumexp")
+        x = as_float(x)  # an int tensor gives float32, as in torch
         if x.size == 0:  # log of an empty sum: -inf (as in torch), or an empty result
             y = np.full(keepdim_shape(x.shape, ctx.dims), -np.inf, dtype=x.dtype)
             ctx.save_for_backward(x)
