@@ -64,7 +64,7 @@ def __getattr__(name):
     if name == "onnx":  # needs the optional onnx package only when used
         import importlib
         return importlib.import_module(".onnx", __name__)
-    if name == "testing":
+    if name in ("testing", "functional"):  # functional: jacobian, hessian, vjp, jvp, hvp
         import importlib
-        return importlib.import_module(".testing", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'autograd' has no attribute {name!r}")
