@@ -323,6 +323,8 @@ class _Drawer:
         if ctx._saved is None:
             return
         for value_k, ref in ctx._saved_items():
+            if value_k is None:  # not saved: backward will not need it
+                continue
             fresh = id(value_k) not in self.extra_ids
             sid = self.extra_ids.setdefault(id(value_k), f"saved{len(self.extra_ids)}")
             if fresh:
