@@ -383,6 +383,9 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
 
     def to(self, dtype):
         dtype = np.dtype(dtype)
+        if dtype.kind not in _SUPPORTED_KINDS:  # complex, strings: refused as at construction
+            raise TypeError(f"to: dtype {dtype} is not supported (ndgrad has bool, integer and "
+                            f"floating point tensors)")
         if dtype == self._data.dtype:
             return self
         if self.requires_grad and dtype.kind in _FLOAT_KINDS:

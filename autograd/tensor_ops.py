@@ -16,10 +16,19 @@ from .ops import indexing as I, layout as L, math as M, math_binary as MB
 from .tensor_reduce import ReduceLinalgOps, _const, _dim, _float, _raw, _tensor_like
 
 
-def _sizes(args):
+def _sizes(args, op="size", name="sizes"):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
+    for s in args:  # a float is a TypeError (never truncated), as in torch
+        _check_int(s, op, name)
     return tuple(int(s) for s in args)
+
+
+def _check_int(value, op, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}(): argument '{name}' must be int, but got "
+                        f"{type(value).__name__} {value!r}")
+    return int(value)
 
 
 def _index_array(index, op):
@@ -195,7 +204,7 @@ class TensorOps(ReduceLinalgOps):
         return out.movedim(d + 1, -1)
 
     def flip(self, *dims):
-        dims = tuple(_dim(d, self.ndim, "flip") for d in _sizes(dims))
+        dims = tuple(_dim(d, self.ndim, "flip") for d in _sizes(dims, "flip", "dims"))
         return L.Flip.apply(self, dims=dims) if dims else self.clone()
 
     def fliplr(self):
@@ -205,6 +214,8 @@ class TensorOps(ReduceLinalgOps):
         return self.flip(0)
 
     def roll(self, shifts, dims=None):
+        for v in (shifts if isinstance(shifts, (tuple, list)) else (shifts,)):
+            _check_int(v, "roll", "shifts")
         if dims is None:
             return L.Roll.apply(self, shifts=int(np.sum(shifts)), dims=None)
         shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
@@ -236,14 +247,14 @@ class TensorOps(ReduceLinalgOps):
         return L.Tril.apply(self, diagonal=diagonal, upper=True)
 
     def repeat(self, *sizes):
-        reps = _sizes(sizes)
+        reps = _sizes(sizes, "repeat")
         if len(reps) < self.ndim:
             raise RuntimeError(f"repeat: Number of dimensions of repeat dims ({len(reps)}) can "
                                f"not be smaller than number of dimensions of tensor ({self.ndim})")
         return L.Repeat.apply(self, reps=reps)
 
     def tile(self, *dims):
-        reps = _sizes(dims)
+        reps = _sizes(dims, "tile", "dims")
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 
     def repeat_interleave(self, repeats, dim=None, output_size=None):
@@ -255,6 +266,7 @@ class TensorOps(ReduceLinalgOps):
 
     def narrow(self, dim, start, length):
         d = _dim(dim, self.ndim, "narrow")
+        _check_int(start, "narrow", "start"), _check_int(length, "narrow", "length")
         start = int(start) % self.shape[d] if int(start) < 0 else int(start)
         if start + length > self.shape[d]:
             raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
@@ -263,7 +275,7 @@ class TensorOps(ReduceLinalgOps):
 
     def select(self, dim, index):
         d = _dim(dim, self.ndim, "select")
-        return self[(slice(None),) * d + (int(index),)]
+        return self[(slice(None),) * d + (_check_int(index, "select", "index"),)]
 
     def unbind(self, dim=0):
         d = _dim(dim, self.ndim, "unbind")

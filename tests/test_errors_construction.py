@@ -54,6 +54,10 @@ COMPLEX = [  # PyTorch has complex tensors; ndgrad refuses them with a clear Typ
          raises=(TypeError, "complex number 1j")),
     Case("complex-ndarray-operand", lambda L: L.A.ones(2) + np.ones(2, np.complex64),
          raises=(TypeError, "complex")),
+    Case("to-complex", lambda L: L.A.ones(2).to(np.complex64),
+         raises=(TypeError, "to: dtype complex64 is not supported")),
+    Case("zeros-complex-dtype", lambda L: L.A.zeros(2, dtype=np.complex64),
+         raises=(TypeError, "does not support complex")),
 ]
 
 PROMOTION = [

@@ -137,6 +137,20 @@ SHAPE_ARGS = [
          raises=(RuntimeError, "reshape")),
     Case("permute-duplicate", lambda L: L.A.ones(2, 3).permute(0, 0),
          raises=(RuntimeError, "permute")),
+    # layout methods used to truncate floats (repeat(2.5) repeated twice)
+    Case("repeat-float", lambda L: L.A.ones(2, 3).repeat(2.5, 1),
+         raises=(TypeError, r"repeat\(\): argument 'sizes' must be int, but got float 2.5")),
+    Case("tile-float", lambda L: L.A.ones(2, 3).tile((2.0,)),
+         raises=(TypeError, r"tile\(\): argument 'dims' must be int")),
+    Case("roll-float", lambda L: L.A.ones(2, 3).roll(1.5),
+         raises=(TypeError, r"roll\(\): argument 'shifts' must be int")),
+    Case("flip-float", lambda L: L.A.ones(2, 3).flip(0.0),
+         raises=(TypeError, r"flip\(\): argument 'dims' must be int")),
+    Case("narrow-float", lambda L: L.A.ones(2, 3).narrow(0, 0.0, 1),
+         raises=(TypeError, r"narrow\(\): argument 'start' must be int")),
+    Case("select-float", lambda L: L.A.ones(2, 3).select(0, 1.0),
+         raises=(TypeError, r"select\(\): argument 'index' must be int")),
+    Case("repeat-int", lambda L: L.t([1.0, 2.0]).repeat(2), value=([1.0, 2.0, 1.0, 2.0], F32)),
 ]
 
 ALL = PLACEMENT + MASKS + BAD_INDEX + SHAPE_ARGS
