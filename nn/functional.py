@@ -43,6 +43,8 @@ from autograd.function import Function
 from autograd.ops import spatial as S
 from autograd.ops.dtypes import torch_name
 from autograd.tensor import Tensor, _as_tensor, _rng, matmul, where
+from nn import winograd as _winograd
+from nn.winograd import conv_algorithm  # noqa: F401  (F.conv_algorithm("winograd"))
 
 __all__ = [
     # convolution and windows
@@ -274,7 +276,8 @@ def _transpose_pads(op, padding, output_padding, dims):
     return padding, output_padding
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           algorithm=None):
     """2-D cross-correlation (PyTorch's convolution) of input (N, C, H, W) (or (C, H, W))
     with weight (O, C/groups, kh, kw), plus bias (O,).
 
@@ -288,12 +291,21 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     dL/dweight = dL/dout · colsᵀ (the correlation of the input with dL/dout), dL/dx =
     fold(weightᵀ · dL/dout) (the full convolution of dL/dout with the flipped kernel).
     The output is an NCHW view of the product (its memory may be channel- or batch-major).
+
+    ``algorithm`` (keyword-only, not in PyTorch): "im2col" (the above), "winograd"
+    (F(2x2, 3x3), 3x3 stride-1 only: 2.25x fewer multiplications, see nn/winograd.py) or
+    "auto" (Winograd where it was measured to win); None = the ``conv_algorithm`` in force
+    ("auto" by default).
     """
     op = "conv2d"
     x, unbatched, weight, bias, stride, dilation = _conv_inputs(
         op, input, weight, bias, groups, stride, dilation, 2)
     pads = _conv_padding(padding, weight.shape[2:], dilation, stride, op)
-    out = _conv2d(x, weight, bias, stride, pads, dilation, groups, op, _tensor(input).shape)
+    if _winograd.choose(algorithm, x.shape, weight.shape, stride, dilation, groups):
+        _check_fits(op, x.shape, (3, 3), dilation, pads, _tensor(input).shape)
+        out = _winograd.conv2d_winograd(x, weight, bias, pads)
+    else:
+        out = _conv2d(x, weight, bias, stride, pads, dilation, groups, op, _tensor(input).shape)
     return out.squeeze(0) if unbatched else out
 
 

@@ -305,7 +305,7 @@ def window_geometries(draw):
     return shape, kernel, stride, padding, dilation
 
 
-@given(geom=window_geometries(), layout=st.sampled_from(["nck", "ckn", "ckl"]),
+@given(geom=window_geometries(), layout=st.sampled_from(["nck", "ckn", "ckl", "kcn"]),
        seed=st.integers(0, 2**16))
 def test_unfold_and_fold_are_adjoint(geom, layout, seed):
     shape, kernel, stride, padding, dilation = geom
@@ -329,7 +329,7 @@ def test_unfold_and_fold_are_adjoint(geom, layout, seed):
            j * dilation[1]:j * dilation[1] + stride[1] * (ow - 1) + 1:stride[1]])
 
 
-@given(geom=window_geometries(), layout=st.sampled_from(["nck", "ckn", "ckl"]),
+@given(geom=window_geometries(), layout=st.sampled_from(["nck", "ckn", "ckl", "kcn"]),
        seed=st.integers(0, 2**16))
 def test_unfold_fold_gradients(geom, layout, seed):
     shape, kernel, stride, padding, dilation = geom

@@ -33,6 +33,9 @@ The ``layout`` attribute picks the axis order of ``cols``:
                                  one matrix product W (O, C·kh·kw) @ cols, whose (O, N, OH, OW)
                                  result is NCHW after a free axis swap (no copy)
   "ckl"  (C, kh, kw, OH, OW, N)  batch-last GEMM order (long contiguous runs for the copies)
+  "kcn"  (kh, kw, C, N, OH, OW)  kernel offset outermost: a (kh·kw, C·N·OH·OW) matrix, so one
+                                 small matrix acting on the offsets transforms every window
+                                 (Winograd's input transform, nn/winograd.py)
 
 Pooling
 -------
@@ -61,10 +64,12 @@ _LAYOUTS = {
     "nck": (0, 1, 2, 3, 4, 5),
     "ckn": (1, 2, 3, 0, 4, 5),
     "ckl": (1, 2, 3, 4, 5, 0),
+    "kcn": (2, 3, 1, 0, 4, 5),
 }
 # memory order (as a permutation of NCHW) of the padded buffer that matches each layout,
 # so that copies and adds run along long contiguous stretches
-_BUFFER_ORDER = {"nck": (0, 1, 2, 3), "ckn": (1, 0, 2, 3), "ckl": (1, 2, 3, 0)}
+_BUFFER_ORDER = {"nck": (0, 1, 2, 3), "ckn": (1, 0, 2, 3), "ckl": (1, 2, 3, 0),
+                 "kcn": (1, 0, 2, 3)}
 
 
 def out_size(size, kernel, stride, pad_lo, pad_hi, dilation):
