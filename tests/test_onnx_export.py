@@ -226,3 +226,47 @@ def test_export_leaves_no_patches_behind(tmp_path):
     with pytest.raises(UnsupportedOperatorError):
         export(_Unfolds(), Tensor(np.ones((1, 1, 4, 4), np.float32)), str(tmp_path / "m"))
     assert (Function.__dict__["apply"], F.conv2d, F.linear, autograd.pad) == before
+
+
+class _Recurrent(nn.Module):
+    """A recurrent layer over (N, L, F) input, its final state through a linear head."""
+
+    def __init__(self, kind, **kwargs):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(4, 5, batch_first=True, **kwargs)
+        self.kind = kind
+        dirs = 2 if kwargs.get("bidirectional") else 1
+        self.head = nn.Linear(5 * dirs, 3)
+
+    def forward(self, x):
+        out, state = self.rnn(x)
+        h = state[0] if self.kind == "LSTM" else state
+        return self.head(out[:, -1]) + h.sum(dim=0).sum(dim=1, keepdim=True)
+
+
+@pytest.mark.parametrize("kind, kwargs", [
+    ("LSTM", {}), ("LSTM", dict(num_layers=2, bidirectional=True)),
+    ("GRU", dict(num_layers=2)), ("GRU", dict(bidirectional=True, bias=False)),
+    ("RNN", dict(nonlinearity="relu", num_layers=2)), ("RNN", dict(bidirectional=True)),
+])
+def test_recurrent_layers(tmp_path, kind, kwargs):
+    if not hasattr(nn, kind):
+        pytest.skip(f"nn.{kind} not available")
+    autograd.manual_seed(0)
+    proto = _export_and_compare(_Recurrent(kind, **kwargs), (6, 4), tmp_path)
+    assert _ops(proto).count(kind) == kwargs.get("num_layers", 1)
+
+
+def test_embedding_is_a_gather_of_the_input_indices(tmp_path):
+    autograd.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
+    path = tmp_path / "emb.onnx"
+    idx = np.array([[1, 2, 3], [4, 5, 6]], np.int64)
+    proto = export(model, Tensor(idx), str(path), dynamic_axes={"input": {0: "batch"}})
+    assert _ops(proto)[0] == "Gather"
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    other = np.array([[9, 0, 9], [1, 1, 1], [7, 8, 2]], np.int64)
+    with autograd.no_grad():
+        expected = model(Tensor(other))._data
+    np.testing.assert_allclose(session.run(None, {"input": other})[0], expected, rtol=1e-5,
+                               atol=1e-6)

@@ -82,6 +82,16 @@ class _Tracer:
         self.g.bind(out, name)
 
 
+    def module(self, module, args, result):
+        """A recurrent layer: one ONNX RNN/LSTM/GRU node per layer (see _rnn.py)."""
+        from ._rnn import export_rnn
+        self.g.scope = self._scope()
+        try:
+            export_rnn(self.g, module, args, result)
+        except UnsupportedOperatorError as e:
+            self._fail(type(module).__name__, e)
+
+
 @contextlib.contextmanager
 def _tracing(tracer):
     """Wrap ``Function.apply`` and the composite ``nn.functional`` entry points."""
@@ -97,10 +107,16 @@ def _tracing(tracer):
     patched = [(_function.Function, "apply", original_apply)]
     _function.Function.apply = classmethod(apply)
     try:
+        rnn = _rnn_base()
+        if rnn is not None:
+            patched.append((rnn, "forward", rnn.forward))
+            rnn.forward = _wrap_module_forward(tracer, rnn.forward)
         for name in COMPOSITES:
             targets = [F] + ([autograd] if name == "pad" else [])
             for module in targets:
-                orig = getattr(module, name)
+                orig = getattr(module, name, None)
+                if orig is None:
+                    continue
                 patched.append((module, name, orig))
                 setattr(module, name, _wrap_composite(tracer, name, orig))
         yield
@@ -124,6 +140,28 @@ def _wrap_composite(tracer, name, fn):
             tracer.depth -= 1
         tracer.composite(name, out, dict(bound.arguments))
         return out
+    return wrapper
+
+
+def _rnn_base():
+    try:
+        from nn.rnn import RNNBase
+    except ImportError:
+        return None
+    return RNNBase
+
+
+def _wrap_module_forward(tracer, forward):
+    def wrapper(self, *args, **kwargs):
+        if tracer.depth:
+            return forward(self, *args, **kwargs)
+        tracer.depth += 1
+        try:
+            result = forward(self, *args, **kwargs)
+        finally:
+            tracer.depth -= 1
+        tracer.module(self, args + tuple(kwargs.values()), result)
+        return result
     return wrapper
 
 

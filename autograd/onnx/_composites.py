@@ -40,16 +40,18 @@ def _conv(g, out, input, weight, bias, stride, padding, dilation, groups, spatia
                   pads=lo + hi, dilations=dilation, group=int(groups))
 
 
-def conv2d(g, out, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(g, out, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           **_):  # e.g. algorithm=: how ndgrad computes it, not what
     return _conv(g, out, input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
-def conv1d(g, out, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(g, out, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           **_):
     return _conv(g, out, input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
 def conv_transpose2d(g, out, input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
+                     groups=1, dilation=1, **_):
     _batched(input, 2, "conv_transpose2d")
     inputs = [g.name_of(input), g.name_of(weight)]
     if bias is not None:
@@ -60,7 +62,7 @@ def conv_transpose2d(g, out, input, weight, bias=None, stride=1, padding=0, outp
                   output_padding=_n(output_padding, 2), group=int(groups))
 
 
-def linear(g, out, input, weight, bias=None):
+def linear(g, out, input, weight, bias=None, **_):
     x, w = g.name_of(input), g.name_of(weight)
     if input._data.ndim == 2:
         return g.node("Gemm", [x, w] + ([g.name_of(bias)] if bias is not None else []),
@@ -78,7 +80,7 @@ def _pool_common(input, kernel_size, stride, padding, op):
 
 
 def max_pool2d(g, out, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+               return_indices=False, **_):
     if return_indices:
         raise UnsupportedOperatorError("max_pool2d with return_indices=True cannot be exported")
     attrs = _pool_common(input, kernel_size, stride, padding, "max_pool2d")
@@ -87,7 +89,7 @@ def max_pool2d(g, out, input, kernel_size, stride=None, padding=0, dilation=1, c
 
 
 def avg_pool2d(g, out, input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+               count_include_pad=True, divisor_override=None, **_):
     if divisor_override is not None:
         raise UnsupportedOperatorError("avg_pool2d with divisor_override cannot be exported")
     attrs = _pool_common(input, kernel_size, stride, padding, "avg_pool2d")
@@ -96,7 +98,7 @@ def avg_pool2d(g, out, input, kernel_size, stride=None, padding=0, ceil_mode=Fal
 
 
 def batch_norm(g, out, input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+               momentum=0.1, eps=1e-5, **_):
     if training:
         raise UnsupportedOperatorError("batch_norm in training mode cannot be exported: call "
                                        "model.eval() first (export does so for modules)")
@@ -112,11 +114,11 @@ def batch_norm(g, out, input, running_mean, running_var, weight=None, bias=None,
                   epsilon=float(eps))
 
 
-def leaky_relu(g, out, input, negative_slope=0.01, inplace=False):
+def leaky_relu(g, out, input, negative_slope=0.01, inplace=False, **_):
     return g.node("LeakyRelu", [g.name_of(input)], alpha=float(negative_slope))
 
 
-def softplus(g, out, input, beta=1.0, threshold=20.0):
+def softplus(g, out, input, beta=1.0, threshold=20.0, **_):
     x = g.name_of(input)
     if beta == 1:
         return g.node("Softplus", [x])
@@ -124,14 +126,14 @@ def softplus(g, out, input, beta=1.0, threshold=20.0):
     return g.node("Div", [g.node("Softplus", [g.node("Mul", [x, b])]), b])
 
 
-def dropout(g, out, input, p=0.5, training=True, inplace=False):
+def dropout(g, out, input, p=0.5, training=True, inplace=False, **_):
     if training and p > 0:
         raise UnsupportedOperatorError("dropout with training=True cannot be exported: pass "
                                        "training=self.training and export in eval mode")
     return g.node("Identity", [g.name_of(input)])
 
 
-def pad(g, out, input, pad, mode="constant", value=0.0):
+def pad(g, out, input, pad, mode="constant", value=0.0, **_):
     modes = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
              "circular": "wrap"}
     if mode == "circular" and g.opset < 19:
@@ -147,6 +149,14 @@ def pad(g, out, input, pad, mode="constant", value=0.0):
     return g.node("Pad", inputs, mode=modes[mode])
 
 
-COMPOSITES = {f.__name__: f for f in (conv2d, conv1d, conv_transpose2d, linear, max_pool2d,
+def embedding(g, out, input, weight, padding_idx=None, max_norm=None, **_):
+    if max_norm is not None:
+        raise UnsupportedOperatorError("embedding with max_norm (rows renormalised in place) "
+                                       "cannot be exported")
+    idx = g.cast_to(g.name_of(input), input._data.dtype, np.int64)
+    return g.node("Gather", [g.name_of(weight), idx], axis=0)
+
+
+COMPOSITES = {f.__name__: f for f in (embedding, conv2d, conv1d, conv_transpose2d, linear, max_pool2d,
                                       avg_pool2d, batch_norm, leaky_relu, softplus, dropout,
                                       pad)}
