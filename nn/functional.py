@@ -806,6 +806,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if v is not None and tuple(np.shape(_raw(v))) != (c,):
             raise RuntimeError(f"batch_norm: {name} of shape {tuple(np.shape(_raw(v)))} does not "
                                f"match the {c} channels of input {tuple(x.shape)}")
+        if v is not None and np.asarray(_raw(v)).dtype != x.dtype:  # as torch: no promotion
+            raise RuntimeError(f"batch_norm: mixed dtype: all inputs must share the same "
+                               f"datatype (input {x.dtype}, {name} "
+                               f"{np.asarray(_raw(v)).dtype})")
     dims = (0,) + tuple(range(2, x.ndim))
     if training:
         count = x._data.size // c if c else 0

@@ -313,6 +313,9 @@ def one_hot(tensor, num_classes=-1):
     t = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if t.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (numbers.Integral, np.integer)):
+        raise TypeError(f"one_hot(): argument 'num_classes' must be int, not "
+                        f"{type(num_classes).__name__}")
     if num_classes == -1:
         if t.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
@@ -399,6 +402,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size "
                            f"{list(x.shape)}")
+    for t in (weight, bias):
+        if t is not None and _tensor(t).dtype != x.dtype:  # no silent promotion, as in torch
+            raise RuntimeError(f"layer_norm: mixed dtype: all inputs must share the same "
+                               f"datatype (input {x.dtype}, weight/bias {_tensor(t).dtype})")
     dims = tuple(range(x.ndim - n, x.ndim))
     mean = x.mean(dims, keepdim=True)
     var = x.var(dims, correction=0, keepdim=True)

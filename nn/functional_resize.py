@@ -147,9 +147,15 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
+def _factor(value, op, name):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
+    return int(value)
+
+
 def pixel_shuffle(input, upscale_factor):
     """(*, C·r², H, W) -> (*, C, H·r, W·r)."""
-    x, r = _tensor(input), int(upscale_factor)
+    x, r = _tensor(input), _factor(upscale_factor, "pixel_shuffle", "upscale_factor")
     if x.ndim < 3:
         raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but "
                            f"got input with {x.ndim} dimension(s)")
@@ -166,7 +172,7 @@ def pixel_shuffle(input, upscale_factor):
 
 def pixel_unshuffle(input, downscale_factor):
     """(*, C, H·r, W·r) -> (*, C·r², H, W) (the inverse of ``pixel_shuffle``)."""
-    x, r = _tensor(input), int(downscale_factor)
+    x, r = _tensor(input), _factor(downscale_factor, "pixel_unshuffle", "downscale_factor")
     if x.ndim < 3:
         raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
                            f"got input with {x.ndim} dimension(s)")

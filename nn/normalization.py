@@ -138,6 +138,10 @@ class LayerNorm(Module):
             raise RuntimeError(f"Given normalized_shape={list(self.normalized_shape)}, expected "
                                f"input with shape [*, {', '.join(map(str, self.normalized_shape))}]"
                                f", but got input of size {list(input.shape)}")
+        for p in (self.weight, self.bias):
+            if p is not None and p.dtype != input.dtype:  # no silent promotion, as in torch
+                raise RuntimeError(f"LayerNorm: mixed dtype: all inputs must share the same "
+                                   f"datatype (input {input.dtype}, parameters {p.dtype})")
         dims = tuple(range(input.ndim - n, input.ndim))
         mean = input.mean(dims, keepdim=True)
         centered = input - mean

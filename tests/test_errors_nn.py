@@ -150,6 +150,22 @@ DTYPES = [  # no silent promotion in products
          raises=(RuntimeError, r"bias type \(float64\) should be the same")),
     Case("mse-f32-f64", lambda L: L.F.mse_loss(L.A.ones(3), L.A.zeros(3, dtype=L.float64)),
          value=(1.0, F64)),
+    Case("BatchNorm1d-f64-input", lambda L: L.nn.BatchNorm1d(3)(L.A.ones(2, 3, dtype=L.float64)),
+         raises=(RuntimeError, "batch_norm: mixed dtype: all inputs must share the same")),
+    Case("LayerNorm-f64-input", lambda L: L.nn.LayerNorm(3)(L.A.ones(2, 3, dtype=L.float64)),
+         raises=(RuntimeError, "LayerNorm: mixed dtype")),
+    Case("layer-norm-f64-weight", lambda L: L.F.layer_norm(L.A.ones(2, 3), (3,),
+                                                           w(L, 3, dtype=L.float64)),
+         raises=(RuntimeError, "layer_norm: mixed dtype")),
+]
+
+MORE_INTS = [
+    Case("one-hot-float-classes", lambda L: L.F.one_hot(L.t([0, 1]), 2.5),
+         raises=(TypeError, r"one_hot\(\): argument 'num_classes' must be int, not float")),
+    Case("pixel-shuffle-float", lambda L: L.F.pixel_shuffle(L.A.ones(1, 4, 2, 2), 2.0),
+         raises=(TypeError, r"pixel_shuffle\(\): argument 'upscale_factor' must be int")),
+    Case("pixel-unshuffle-float", lambda L: L.F.pixel_unshuffle(L.A.ones(1, 1, 4, 4), 2.0),
+         raises=(TypeError, r"pixel_unshuffle\(\): argument 'downscale_factor' must be int")),
 ]
 
 LOSSES = [
@@ -176,7 +192,7 @@ LOSSES = [
          raises=(IndexError, "dim 5 is out of range")),
 ]
 
-ALL = FLOAT_ARGS + BAD_VALUES + DTYPES + LOSSES
+ALL = FLOAT_ARGS + BAD_VALUES + DTYPES + LOSSES + MORE_INTS
 
 
 @pytest.mark.parametrize("case", params(ALL))
