@@ -413,6 +413,12 @@ def train(args, log=print):
         x0, y0 = autograd.Tensor(x_train[:k]), autograd.Tensor(y_train[:k])
         export_graph(args.graph, model, loss_fn, x0, y0, args.graph_max_nodes)
         log(f"graph of one batch's forward + backward written to {args.graph}")
+    if args.step_through:
+        from .step_through_export import export_step_through
+        k = min(args.batch_size, len(y_train))
+        export_step_through(args.step_through, model, loss_fn, autograd.Tensor(x_train[:k]),
+                            autograd.Tensor(y_train[:k]), args.graph_max_nodes)
+        log(f"step-through page of one training step written to {args.step_through}")
 
     paths = dict(last=os.path.join(args.out, LAST), best=os.path.join(args.out, BEST),
                  metrics=os.path.join(args.out, METRICS),

@@ -160,6 +160,9 @@ def check_args(args):
     """Raise UsageError for arguments that argparse alone cannot judge."""
     if args.graph:
         _check_graph(args.graph)
+    if args.step_through and os.path.splitext(args.step_through)[1].lower() not in (".html",
+                                                                                    ".htm"):
+        raise UsageError(f"--step-through {args.step_through!r}: use an .html file name")
     if args.export_onnx:
         if importlib.util.find_spec("onnx") is None:
             raise UsageError("--export-onnx needs the onnx package: pip install onnx "
