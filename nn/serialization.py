@@ -226,21 +226,18 @@ def _warn_legacy(path):
 
 
 def _read_safetensors(path):
-    from safetensors import SafetensorError
-    from safetensors.numpy import load as st_load
-    with open(path, "rb") as f:
-        data = f.read()
+    from safetensors import SafetensorError, safe_open
     try:
-        arrays = st_load(data)  # checks the header, dtypes, shapes and offsets
+        # safe_open checks the header (dtypes, shapes, offsets against the file's size)
+        # and maps the file; each get_tensor is one copy into a writable array.
+        with safe_open(path, framework="numpy") as f:
+            metadata = f.metadata() or {}
+            arrays = {name: f.get_tensor(name) for name in f.keys()}
     except SafetensorError as e:
         raise _Bad(f"the safetensors data is malformed or truncated ({e})") from None
-    n = int.from_bytes(data[:8], "little")
-    metadata = json.loads(data[8:8 + n]).get("__metadata__") or {}
     crc = metadata.get(_META_CRC)
     if crc is not None and crc != _crc(arrays):
         raise _Bad("its array data is corrupted (the CRC-32 recorded when saving differs)")
-    # Writable arrays of their own (safetensors hands out read-only views of its bytes).
-    arrays = {name: a.copy() for name, a in arrays.items()}
     if _META_TREE not in metadata:  # a plain safetensors file (PyTorch, ...): flat dict
         return arrays
     if metadata.get(_META_FORMAT) != FORMAT_NAME or metadata.get(_META_VERSION) != str(
