@@ -189,6 +189,8 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     half = steps // 2
     arr = np.where(i < half, start + i * step, end - (steps - 1 - i) * step)
+    if steps == 1:
+        arr = np.array([start], dtype=np.float64)
     return _make(arr.astype(_dtype(dtype)), requires_grad)
 
 

@@ -37,6 +37,11 @@ def _float(x):
     return x.to(default_dtype)
 
 
+def _int_k(k, op):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):  # 1.5 is never truncated
+        raise TypeError(f"{op}(): argument 'k' must be int, not {type(k).__name__}")
+
+
 def _dim(dim, ndim, op):
     n = max(ndim, 1)
     if not isinstance(dim, (int, np.integer)):
@@ -159,6 +164,7 @@ class ReduceLinalgOps:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         x, d = _scalar_dim(self, dim, "topk")
+        _int_k(k, "topk")
         if not 0 <= k <= x.shape[d]:
             raise RuntimeError(f"topk(): selected index k ({k}) out of range for dimension "
                                f"{dim} of size {x.shape[d]}")
@@ -171,6 +177,7 @@ class ReduceLinalgOps:
 
     def kthvalue(self, k, dim=-1, keepdim=False):
         x, d = _scalar_dim(self, dim, "kthvalue")
+        _int_k(k, "kthvalue")
         if not 1 <= k <= x.shape[d]:
             raise RuntimeError(f"kthvalue(): selected number k ({k}) out of range for "
                                f"dimension {dim} of size {x.shape[d]}")
@@ -387,6 +394,10 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     operands = [t if isinstance(t, Tensor) else Tensor(t) for t in operands]
+    for t in operands[1:]:
+        if t.dtype != operands[0].dtype:  # no silent promotion, as in torch
+            raise RuntimeError(f"einsum(): expected all operands to have the same dtype, but "
+                               f"got {operands[0].dtype} and {t.dtype}")
     eq = equation.replace(" ", "")
     lhs, arrow, out = eq.partition("->")
     ins = lhs.split(",")
@@ -402,7 +413,7 @@ def einsum(equation, *operands):
         if "..." in s:
             k = t.ndim - len(s.replace("...", ""))
             s = s.replace("...", ell[n_ell - k:] if k else "")
-        if len(s) != t.ndim or not s.isalpha():
+        if len(s) != t.ndim or (s and not s.isalpha()):
             raise RuntimeError(f"einsum(): the subscripts {s!r} do not match operand of "
                                f"shape {t.shape}")
         new_ins.append(s)

@@ -211,8 +211,8 @@ class Svdvals(Function):
 
 class Eigh(Function):
     """L, V = eigh(A) (ascending eigenvalues; A's lower triangle is read), packed [L | V]"""
-    backward_rule = ("dL/dA = V @ (Vᵀ @ dL/dV / E + diag(dL/dL)) @ Vᵀ with E_ij = L_j - L_i "
-                     "(diagonal replaced by dL/dL)")
+    backward_rule = ("dL/dA = sym(V @ (Vᵀ @ dL/dV / E + diag(dL/dL)) @ Vᵀ) with E_ij = L_j - L_i "
+                     "(diagonal replaced by dL/dL), sym(G) = (G + Gᵀ) / 2")
 
     @staticmethod
     def forward(ctx, A, UPLO="L"):
@@ -229,7 +229,8 @@ class Eigh(Function):
         eye = np.eye(n, dtype=bool)
         E = (L.unsqueeze(-2) - L.unsqueeze(-1)).masked_fill(eye, 1.0)
         ret = ((V.mT @ gV) / E).masked_fill(eye, 0.0) + gL.diag_embed()
-        return V @ ret @ V.mT
+        gA = V @ ret @ V.mT
+        return (gA + gA.mT) * 0.5  # A is symmetric: PyTorch returns the symmetric part
 
 
 class Pinv(Function):

@@ -40,14 +40,24 @@ class Prod(Function):
         if not zero.any():
             y = Prod.apply(x, dim=dims, keepdim=True)
             return g * y / x
-        # Product of the nonzero elements (differentiable), used where x is the only zero.
-        nonzero = Where.apply(zero, x * 0.0 + 1.0, x)
-        p_nz = Prod.apply(nonzero, dim=dims, keepdim=True)
-        zeros = zero.sum(axis=dims, keepdims=True)
-        only_zero = zero & (zeros == 1)
-        p_all = Where.apply(zeros > 0, p_nz * 0.0, p_nz)  # the product itself
-        safe_x = Where.apply(zero, x * 0.0 + 1.0, x)
-        return Where.apply(only_zero, g * p_nz, Where.apply(zero, g * 0.0, g * p_all / safe_x))
+        # With zeros, y / x is undefined: the product of the others is the product of an
+        # exclusive cumprod from the left and one from the right (PyTorch's
+        # prod_safe_zeros_backward), over the reduced dims flattened into one.
+        shape = x.shape
+        keep = [d for d in range(x.ndim) if d not in dims]
+        flat = x.permute(keep + list(dims)).reshape([shape[d] for d in keep] + [-1])
+        return (g.permute(keep + list(dims)).reshape(flat.shape) * _prod_of_others(flat)) \
+            .reshape([shape[d] for d in keep] + [shape[d] for d in dims]) \
+            .permute(list(np.argsort(keep + list(dims))))
+
+
+def _prod_of_others(x):
+    """out_i = Π_{j != i} x_j along the last dim (exact with zeros, differentiable)."""
+    from ..tensor import cat
+    ones = x[..., :1] * 0.0 + 1.0
+    left = cat([ones, x[..., :-1]], -1).cumprod(-1)
+    right = cat([ones, x.flip(-1)[..., :-1]], -1).cumprod(-1).flip(-1)
+    return left * right
 
 
 class VectorNorm(Function):
