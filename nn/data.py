@@ -3,7 +3,9 @@
 * ``Dataset``: anything with ``__getitem__`` and ``__len__``. ``ArrayDataset`` (alias
   ``TensorDataset``) wraps equal-length arrays and can hand out a whole batch with one fancy
   index (``__getitems__``), which is the ``DataLoader``'s fast path.
-* ``DataLoader``: batches, seeded per-epoch shuffling, ``drop_last``; yields ``autograd.Tensor``.
+* ``DataLoader`` (nn/dataloader.py): batches, samplers (nn/samplers.py), seeded per-epoch
+  shuffling, worker processes; yields ``autograd.Tensor``. ``IterableDataset``,
+  ``ConcatDataset``, ``ChainDataset``.
 * Data: ``load_digits`` (scikit-learn's bundled 8x8 digits), ``load_mnist`` / ``MNIST`` /
   ``FashionMNIST`` (the original IDX files, raw or ``.gz``), ``download_file`` (urllib,
   SHA-256 checked, atomic). Loaders return NumPy arrays: images float32 ``(N, 1, H, W)`` in
@@ -26,6 +28,9 @@ __all__ = [
     "Dataset", "ArrayDataset", "TensorDataset", "Subset", "random_split", "DataLoader",
     "default_collate", "load_digits", "Digits", "read_idx", "load_mnist", "MNIST", "FashionMNIST",
     "download_file", "download_mnist", "default_cache_dir", "ChecksumError",
+    "IterableDataset", "ConcatDataset", "ChainDataset", "get_worker_info", "default_convert",
+    "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+    "WeightedRandomSampler", "BatchSampler",
     "MNIST_MEAN", "MNIST_STD", "FASHION_MNIST_MEAN", "FASHION_MNIST_STD",
     "MNIST_CLASSES", "FASHION_MNIST_CLASSES", "MNIST_FILES",
 ]
@@ -103,7 +108,14 @@ class ArrayDataset(Dataset):
         return f"{type(self).__name__}({shapes})"
 
 
-TensorDataset = ArrayDataset
+class TensorDataset(ArrayDataset):
+    """``ArrayDataset`` whose samples are ``autograd.Tensor``s (as ``torch``'s
+    TensorDataset): ``ds[i] == (Tensor(a[i]), Tensor(b[i]), ...)``. Batches still come
+    from one fancy index per array."""
+
+    def __getitem__(self, index):
+        Tensor = _tensor_class()
+        return tuple(Tensor(np.asarray(a[index])) for a in self.arrays)
 
 
 class Subset(Dataset):
@@ -175,66 +187,6 @@ def _convert(batch, as_tensor):
     if isinstance(batch, (tuple, list)):
         return tuple(_convert(v, as_tensor) for v in batch)
     return _to_tensor(batch) if as_tensor else batch
-
-
-def _default_generator():
-    """A Generator seeded from autograd's global one, so ``manual_seed`` fixes the shuffling."""
-    try:
-        from autograd.tensor import _rng
-        return np.random.default_rng(int(_rng().integers(2**63)))
-    except ImportError:
-        return np.random.default_rng()
-
-
-class DataLoader:
-    """Iterate over ``dataset`` in batches.
-
-    ``shuffle=True`` draws a fresh permutation each epoch (each ``iter()``) from a generator
-    seeded with ``seed`` (an int or a ``np.random.Generator``); two loaders with the same seed
-    give the same sequence of epochs. With ``seed=None`` it is seeded, at the first shuffled
-    epoch, from autograd's global generator (so ``autograd.manual_seed`` fixes it). Batches are tuples of ``autograd.Tensor``
-    (integers as int64) or, with ``as_tensor=False``, of NumPy arrays.
-    """
-
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 collate_fn=None, as_tensor=True):
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.collate_fn = collate_fn
-        self.as_tensor = as_tensor
-        if isinstance(seed, np.random.Generator):
-            self.generator = seed
-        else:  # seed=None: drawn from autograd's generator on the first shuffled epoch
-            self.generator = np.random.default_rng(seed) if seed is not None else None
-
-    def __len__(self):
-        n, b = len(self.dataset), self.batch_size
-        return n // b if self.drop_last else -(-n // b)
-
-    def batch_indices(self):
-        """The index arrays of one epoch (advances the shuffling generator)."""
-        n = len(self.dataset)
-        if self.shuffle and self.generator is None:
-            self.generator = _default_generator()
-        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
-        stop = len(self) * self.batch_size
-        return [order[i:i + self.batch_size] for i in range(0, min(stop, n), self.batch_size)]
-
-    def __iter__(self):
-        for idx in self.batch_indices():
-            if self.collate_fn is not None:
-                batch = self.collate_fn([self.dataset[int(i)] for i in idx])
-            else:
-                batch = _fetch(self.dataset, idx)
-            yield _convert(batch, self.as_tensor)
-
-    def __repr__(self):
-        return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last})")
 
 
 # ------------------------------------------------------------------------------------ digits
@@ -546,3 +498,10 @@ def download_mnist(url, root=None, kind="mnist", splits=("train", "test"), check
     for name in missing:
         download_file(base + name, root, sha256=checksums.get(name), timeout=timeout)
     return root
+
+
+# The loader and samplers live in their own modules (they import the helpers above).
+from .dataloader import (DataLoader, IterableDataset, ConcatDataset, ChainDataset,  # noqa: E402
+                         get_worker_info, default_convert)
+from .samplers import (Sampler, SequentialSampler, RandomSampler,  # noqa: E402
+                       SubsetRandomSampler, WeightedRandomSampler, BatchSampler)
