@@ -207,3 +207,27 @@ def test_train_cli_step_through_needs_html(tmp_path, capsys):
                     "--no-progress"])
     assert e.value.code == 2
     assert "use an .html file name" in capsys.readouterr().err
+
+
+def test_browser_module_clusters_collapse_and_expand(browser, tmp_path):
+    model, loss = small_cnn_loss()
+    st = autograd.step_through(loss, tmp_path / "c.html", params=dict(model.named_parameters()),
+                               group_by="module")
+    page, errors = open_page(browser, tmp_path / "c.html")
+    conv_nodes = [s["ids"][0] for s in st.data["steps"] if s["module"] == "0"]
+    page.evaluate("""() => {
+        const c = [...document.querySelectorAll("g.cluster")].find(
+            g => g.querySelector("text") && g.querySelector("text").textContent === "0");
+        c.id = "conv-cluster";
+        c.dispatchEvent(new MouseEvent("click", {bubbles: true}));
+    }""")
+    cluster = page.locator("#conv-cluster")
+    assert "collapsed" in cluster.get_attribute("class")
+    assert all("hidden" in page.get_attribute(f'g.node[id="{n}"]', "class") for n in conv_nodes)
+    # stepping to a node inside it expands it again
+    steps = [s["module"] for s in st.data["steps"]]
+    for _ in range(steps.index("0") + 1):
+        page.keyboard.press("ArrowRight")
+    assert "collapsed" not in cluster.get_attribute("class")
+    assert "hidden" not in page.get_attribute(f'g.node[id="{conv_nodes[0]}"]', "class")
+    assert errors == []

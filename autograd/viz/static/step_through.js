@@ -51,6 +51,7 @@
 
   // Highlight the current node(s) and scroll the first one into view.
   function markCurrent(ids) {
+    expandAround(ids);
     const nodes = ids.map(nodeElement).filter(n => n);
     nodes.forEach(n => n.classList.add("current"));
     if (nodes.length) nodes[0].scrollIntoView({block: "center", inline: "center"});
@@ -145,6 +146,45 @@
     panel.append(el("p", item.meta));
     panel.append(value(item.value));
   }
+
+  // ---------------------------------------------------------------- clusters
+  // Clicking a cluster (a module's box, with group_by="module") collapses it: the nodes
+  // and edges drawn inside it are hidden and the box is greyed; clicking again expands
+  // it. A step whose node is inside a collapsed cluster expands that cluster.
+  function inside(inner, outer) {
+    return inner.x >= outer.x - 0.5 && inner.y >= outer.y - 0.5 &&
+      inner.x + inner.width <= outer.x + outer.width + 0.5 &&
+      inner.y + inner.height <= outer.y + outer.height + 0.5;
+  }
+
+  // The box of an element's own shape (not of the gradient labels added under it).
+  function shapeBox(el) {
+    return (el.querySelector(":scope > polygon, :scope > ellipse, :scope > path") || el).getBBox();
+  }
+
+  function setCollapsed(cluster, collapsed) {
+    const box = shapeBox(cluster);
+    cluster.classList.toggle("collapsed", collapsed);
+    svg.querySelectorAll("g.node, g.edge, g.cluster").forEach(el => {
+      if (el !== cluster && inside(shapeBox(el), box)) el.classList.toggle("hidden", collapsed);
+    });
+  }
+
+  function expandAround(ids) {
+    svg.querySelectorAll("g.cluster.collapsed").forEach(cluster => {
+      const box = shapeBox(cluster);
+      if (ids.some(id => { const n = nodeElement(id); return n && inside(shapeBox(n), box); })) {
+        setCollapsed(cluster, false);
+      }
+    });
+  }
+
+  svg.querySelectorAll("g.cluster").forEach(cluster => {
+    const title = cluster.querySelector("title");
+    if (title && title.textContent === "cluster_legend") return;
+    cluster.addEventListener("click", () =>
+      setCollapsed(cluster, !cluster.classList.contains("collapsed")));
+  });
 
   // ---------------------------------------------------------------- navigation
   function go(k) {
