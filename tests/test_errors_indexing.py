@@ -150,6 +150,10 @@ SHAPE_ARGS = [
          raises=(TypeError, r"narrow\(\): argument 'start' must be int")),
     Case("select-float", lambda L: L.A.ones(2, 3).select(0, 1.0),
          raises=(TypeError, r"select\(\): argument 'index' must be int")),
+    Case("topk-float", lambda L: L.A.ones(2, 3).topk(1.5),
+         raises=(TypeError, r"topk\(\): argument 'k' must be int, not float")),
+    Case("kthvalue-float", lambda L: L.A.ones(2, 3).kthvalue(1.5),
+         raises=(TypeError, r"kthvalue\(\): argument 'k' must be int")),
     Case("repeat-int", lambda L: L.t([1.0, 2.0]).repeat(2), value=([1.0, 2.0, 1.0, 2.0], F32)),
 ]
 
