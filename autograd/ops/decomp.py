@@ -151,8 +151,9 @@ def _qr_backward(gQ, gR, Q, R):
 
 class Svd(Function):
     """U, S, Vh = svd(A), packed as [U | S | Vh] along the last dim"""
-    backward_rule = ("dL/dA = U @ (sym-part terms (UᵀdL/dU - ..)/(S_j² - S_i²) + "
-                     "diag(dL/dS)) @ Vh + (I - UUᵀ) dL/dU S⁻¹ Vh + U S⁻¹ dL/dVh (I - VVᵀ)")
+    backward_rule = ("dL/dA = U @ ((skew(Uᵀ @ dL/dU) · S_j + S_i · skew(Vᵀ @ dL/dV)) / "
+                     "(S_j² - S_i²) + diag(dL/dS)) @ Vh + (I - U Uᵀ) @ dL/dU @ S⁻¹ @ Vh + "
+                     "U @ S⁻¹ @ dL/dVh @ (I - V Vᵀ), skew(X) = X - Xᵀ")
 
     @staticmethod
     def forward(ctx, A, full_matrices=True):

@@ -21,8 +21,7 @@ def _back(grad, ctx):
 
 class Prod(Function):
     """y = Π x over dims"""
-    backward_rule = ("dL/dx = dL/dy · y / x (where x == 0: dL/dy · Π of the others if it "
-                     "is the only zero, else 0)")
+    backward_rule = "dL/dx = dL/dy · Π of the other elements (y / x when there is no zero)"
 
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
