@@ -8,6 +8,7 @@ Python), ``fmod`` the sign of the dividend (truncated).
 import numpy as np
 
 from ..function import Function
+from .dtypes import as_float, promoted, result_type
 from .elementwise import Where
 
 
@@ -22,7 +23,7 @@ class Atan2(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.arctan2(a, b)
+        return np.arctan2(*promoted(as_float(a), as_float(b)))  # torch's dtypes (ops/dtypes.py)
 
     @staticmethod
     def backward(ctx, grad):
@@ -38,7 +39,7 @@ class Fmod(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.fmod(a, b)
+        return np.fmod(*promoted(a, b))
 
     @staticmethod
     def backward(ctx, grad):
@@ -53,7 +54,7 @@ class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.remainder(a, b)
+        return np.remainder(*promoted(a, b))
 
     @staticmethod
     def backward(ctx, grad):
@@ -67,7 +68,7 @@ class Copysign(Function):
     backward_rule = "dL/da = dL/dy · y / a (0 where a == 0),  dL/db = 0"
     @staticmethod
     def forward(ctx, a, b):
-        y = np.copysign(a, b)
+        y = np.copysign(*promoted(as_float(a), as_float(b)))
         ctx.save_for_backward(a, y)
         return y
 
@@ -84,7 +85,7 @@ class Hypot(Function):
     backward_rule = "dL/da = dL/dy · a / y,  dL/db = dL/dy · b / y"
     @staticmethod
     def forward(ctx, a, b):
-        y = np.hypot(a, b)
+        y = np.hypot(*promoted(as_float(a), as_float(b)))
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -100,7 +101,7 @@ class LogAddExp(Function):
     backward_rule = "dL/da = dL/dy · e^(a - y),  dL/db = dL/dy · e^(b - y)"
     @staticmethod
     def forward(ctx, a, b):
-        y = np.logaddexp(a, b)
+        y = np.logaddexp(*promoted(as_float(a), as_float(b)))
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -135,7 +136,7 @@ class Xlogy(Function):
         ctx.save_for_backward(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.where((a == 0) & ~np.isnan(b), 0.0, a * np.log(b))
-        return y.astype(np.result_type(a, b), copy=False)
+        return y.astype(result_type(as_float(a), as_float(b)), copy=False)
 
     @staticmethod
     def backward(ctx, grad):
