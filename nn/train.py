@@ -8,14 +8,18 @@ Datasets: ``digits`` (scikit-learn's bundled 8x8 digits, no network; stratified 
 train/test split), ``mnist`` and ``fashion-mnist`` (the IDX files, raw or .gz, in
 ``--data-dir``; nothing is downloaded). Writes to ``--out``:
 
-* ``checkpoint.npz``: ``nn.save`` of ``{'model': state_dict, 'optimizer': state_dict,
-  'scheduler': state_dict, 'epoch': int, 'config': {...}}`` after every epoch; reload with
-  ``build_model(ckpt['config']['model'], ...)`` and ``model.load_state_dict(ckpt['model'])``
-  (see ``load_checkpoint``);
+* ``last.safetensors`` (after every epoch) and ``best.safetensors`` (the epoch with the best
+  test accuracy): ``nn.save`` of ``{'model': state_dict, 'optimizer': state_dict,
+  'scheduler': state_dict, 'epoch': int, 'config': {...}, 'metrics': {...}, 'rng': {...}}``;
+  reload with ``load_checkpoint(path)``, continue with ``--resume CKPT`` (the same run, to
+  the total ``--epochs``: weights, optimizer moments, schedule and data order as if it had
+  never stopped), evaluate with ``--eval CKPT``; ``model`` loads into the same PyTorch
+  architecture as is;
 * ``metrics.json``: per-epoch train/test loss and accuracy, per-batch losses, timings;
 * ``curves.png``: loss and accuracy curves (matplotlib, Agg canvas, no display needed).
 
-``--graph FILE`` draws the graph of one batch's forward + backward (``autograd.draw_graph``
+``--export-onnx FILE`` writes the final model as ONNX (``autograd.onnx.export``, batch
+dimension symbolic). ``--graph FILE`` draws the graph of one batch's forward + backward (``autograd.draw_graph``
 grouped by module) as SVG/PNG/PDF by extension, or DOT text for ``.dot``/``.gv``.
 
 Importing this module is cheap: nothing is trained or loaded until ``main()`` runs.
