@@ -231,3 +231,19 @@ def test_browser_module_clusters_collapse_and_expand(browser, tmp_path):
     assert "collapsed" not in cluster.get_attribute("class")
     assert "hidden" not in page.get_attribute(f'g.node[id="{conv_nodes[0]}"]', "class")
     assert errors == []
+
+
+def test_lenet5_training_step_by_module():
+    from nn.models import LeNet5
+    autograd.manual_seed(0)
+    model = LeNet5()
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32),
+               name="digits")
+    loss = F.cross_entropy(model(x), Tensor(np.array([3, 7])))
+    page = autograd.step_through(loss, params=dict(model.named_parameters()), group_by="module")
+    modules = [s["module"] for s in page.data["steps"]]
+    assert modules[0] is None and "features.conv1" in modules and "classifier.fc2" in modules
+    assert {"MaxPool2d", "MatMulAdd", "Linear", "Relu"} <= {s["op"] for s in page.data["steps"]}
+    assert page.html.count('class="cluster"') >= 10  # one box per layer, nested in features/...
+    big = next(s for s in page.data["steps"] if s["op"] == "Linear")
+    assert "‖·‖" in big["inputs"][0]["grad"]["text"]   # large tensors: shape, norm, min, max
