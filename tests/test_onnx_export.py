@@ -270,3 +270,28 @@ def test_embedding_is_a_gather_of_the_input_indices(tmp_path):
         expected = model(Tensor(other))._data
     np.testing.assert_allclose(session.run(None, {"input": other})[0], expected, rtol=1e-5,
                                atol=1e-6)
+
+
+class _MoreMath(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 6)
+        self.act = nn.GELU() if hasattr(nn, "GELU") else nn.Tanh()
+
+    def forward(self, x):
+        h = self.act(self.fc(x))
+        u = h.sin() + h.cos() * h.atan() + h.tanh().asin() + h.sinh() / h.cosh()
+        v = (h.abs() + 1).rsqrt() + (h.abs() + 0.5).reciprocal() + h.square() + h.erf()
+        w = h.abs().log1p() + h.clamp(-1, 1).expm1() + (h.abs() + 1).log2() + h.exp2()
+        r = (h * 3).floor() + (h * 3).ceil() + (h * 3).round() + (h * 3).trunc()
+        s = h.flip(1) + h.cumsum(1) + h.fmod(0.7) + h.remainder(0.7)
+        m = autograd.einsum("ni,nj->nij", h, h).tril().sum(dim=2)
+        t = h.repeat(1, 2)[:, :6] + h.clone()
+        return u + v + w + r * 0.1 + s + m + t + h.reshape(-1, 2, 3).prod(dim=1).repeat(1, 2)
+
+
+def test_more_math_ops(tmp_path):
+    autograd.manual_seed(0)
+    proto = _export_and_compare(_MoreMath(), (4,), tmp_path, atol=2e-5)
+    ops = set(_ops(proto))
+    assert {"Sin", "Erf", "CumSum", "Einsum", "Trilu", "Tile", "ReduceProd", "Floor"} <= ops

@@ -30,6 +30,7 @@ from ..tensor import Tensor
 from ._composites import COMPOSITES
 from ._graph import GraphBuilder, UnsupportedOperatorError
 from ._ops import symbolic_for
+from . import _ops_math  # noqa: F401  (registers more ops)
 
 __all__ = ["export", "UnsupportedOperatorError", "DEFAULT_OPSET"]
 
