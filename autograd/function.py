@@ -101,6 +101,8 @@ class Context:
     # input is rebuilt from the edge to it: the leaf itself, or a Tensor whose
     # grad_fn is the input's node, which is all double backward needs.
     def _unpack(self, value, ref):
+        if value is None:  # forward saved nothing in this place (backward won't need it)
+            return None
         if type(ref) is not int:  # a named constant input, kept so drawings can name it
             return ref
         if ref == _CONST:
@@ -222,9 +224,18 @@ def _shared(cache, key):
     return found
 
 
+class _NoGradAtAll:
+    """``needs_input_grad`` of a forward that records nothing: False for every input."""
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        return False
+
+
 class _NoGradContext:
     """Stand-in ctx when nothing is recorded: saving is a no-op."""
     __slots__ = ("__dict__",)
+    needs_input_grad = _NoGradAtAll()
 
     def save_for_backward(self, *values):
         pass
@@ -270,6 +281,22 @@ class Function:
 
         ctx = Context(cls)
         ctx.attrs = attrs
+        # Edges to the inputs' nodes: a non-leaf's grad_fn, a leaf itself, or None.
+        # Known before forward, so forward can save only what backward will need.
+        nexts, needs, metas = [], [], []
+        for a in args:
+            if isinstance(a, Variable):
+                edge = a.grad_fn or (a if a._requires_grad else None)
+                metas.append(a._meta())
+            else:
+                edge = None
+                metas.append(None)
+            nexts.append(edge)
+            needs.append(edge is not None)
+        ctx.next_functions = tuple(nexts)
+        # Shared tuples: fewer long-lived objects for the garbage collector to scan.
+        ctx.needs_input_grad = _shared(_meta_cache, tuple(needs))
+        ctx.input_meta = _shared(_meta_cache, tuple(metas))
         try:
             result = cls.forward(ctx, *raw, **attrs)
         except BaseException as e:
@@ -286,21 +313,6 @@ class Function:
         ctx.output_meta = out._meta()
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
             ctx._output_ref = ctx._retain = _ValueRecord(out._data, tuple(raw))
-        # Edges to the inputs' nodes: a non-leaf's grad_fn, a leaf itself, or None.
-        nexts, needs, metas = [], [], []
-        for a in args:
-            if isinstance(a, Variable):
-                edge = a.grad_fn or (a if a._requires_grad else None)
-                metas.append(a._meta())
-            else:
-                edge = None
-                metas.append(None)
-            nexts.append(edge)
-            needs.append(edge is not None)
-        ctx.next_functions = tuple(nexts)
-        # Shared tuples: fewer long-lived objects for the garbage collector to scan.
-        ctx.needs_input_grad = _shared(_meta_cache, tuple(needs))
-        ctx.input_meta = _shared(_meta_cache, tuple(metas))
         if ctx._saved is not None:
             ctx._finish_saving(args, result)
         if grad_mode._anomaly:

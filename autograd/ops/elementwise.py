@@ -50,7 +50,8 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        needs = ctx.needs_input_grad  # save only what backward reads (as PyTorch)
+        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
         a, b = promoted(a, b)
         return a * b
 
