@@ -295,3 +295,26 @@ def test_more_math_ops(tmp_path):
     proto = _export_and_compare(_MoreMath(), (4,), tmp_path, atol=2e-5)
     ops = set(_ops(proto))
     assert {"Sin", "Erf", "CumSum", "Einsum", "Trilu", "Tile", "ReduceProd", "Floor"} <= ops
+
+
+class _Masked(nn.Module):
+    def forward(self, x):
+        keep = (x > 0.25) & (x != 1.0)
+        return autograd.where(keep, x * 2.0, x.abs() * -1.0) + (x <= 0).float()
+
+
+def test_comparisons_and_where_follow_the_input(tmp_path):
+    proto = _export_and_compare(_Masked(), (7,), tmp_path)
+    assert {"Greater", "And", "Not", "Equal", "Where", "LessOrEqual"} <= set(_ops(proto))
+
+
+class _Frozen(nn.Module):
+    def forward(self, x):
+        mask = Tensor((x._data > 0).astype(np.float32))   # computed outside ndgrad's ops
+        return x * mask
+
+
+def test_values_computed_from_raw_data_are_flagged(tmp_path):
+    with pytest.warns(UserWarning, match="frozen into the graph"):
+        export(_Frozen(), Tensor(np.ones((3, 4), np.float32)), str(tmp_path / "m.onnx"),
+               dynamic_axes={"input": {0: "batch"}})

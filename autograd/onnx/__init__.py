@@ -17,11 +17,15 @@ written with the ``onnx`` package (``pip install ndgrad[onnx]``) and checked wit
     logits = ort.InferenceSession("model.onnx").run(None, {"input": x_numpy})[0]
 
 An op without an ONNX form raises ``UnsupportedOperatorError`` naming the op and the
-module that ran it. Values computed from the raw NumPy data inside ``forward`` (outside
-ndgrad's ops) are captured as constants of the traced run, as with ``torch.jit.trace``.
+module that ran it. Comparisons (``x > 0``, ``a & b``) and ``x.to(dtype)`` are traced too,
+so masks follow the input. Values computed from the raw NumPy data inside ``forward``
+(outside ndgrad's ops) are captured as constants of the traced run, as with
+``torch.jit.trace``; with a symbolic batch, export warns about constants that have the
+traced batch size as their first dimension (the usual sign of such a value).
 """
 import contextlib
 import inspect
+import warnings
 
 import numpy as np
 
@@ -92,6 +96,36 @@ class _Tracer:
         except UnsupportedOperatorError as e:
             self._fail(type(module).__name__, e)
 
+    def cast(self, x, out):
+        """``x.to(dtype)`` where no Cast op was recorded (x not requiring grad)."""
+        if self.depth or out is x or id(out) in self.g.values:
+            return
+        self.g.scope = self._scope()
+        self.g.bind(out, self.g.cast_to(self.g.name_of(x), x._data.dtype, out._data.dtype))
+
+    _COMPARE = {"equal": "Equal", "less": "Less", "less_equal": "LessOrEqual",
+                "greater": "Greater", "greater_equal": "GreaterOrEqual", "logical_and": "And",
+                "logical_or": "Or", "logical_xor": "Xor", "not_equal": "Equal"}
+
+    def compare(self, ufunc, x, other, out):
+        """``x == other``, ``x < other``, ``a & b``, ... (bool results no Function records)."""
+        if self.depth:
+            return
+        op = self._COMPARE.get(ufunc.__name__)
+        if op is None:
+            self._fail(f"the comparison {ufunc.__name__}")
+        g = self.g
+        g.scope = self._scope()
+        if isinstance(other, Tensor):
+            b, other_dtype = g.name_of(other), other._data.dtype
+        else:
+            arr = np.asarray(other)
+            other_dtype = x._data.dtype if arr.dtype.kind in "biuf" else arr.dtype
+            b = g.name_of(Tensor(arr.astype(other_dtype)))
+        b = g.cast_to(b, other_dtype, x._data.dtype)
+        name = g.node(op, [g.name_of(x), b])
+        g.bind(out, g.node("Not", [name]) if ufunc.__name__ == "not_equal" else name)
+
 
 @contextlib.contextmanager
 def _tracing(tracer):
@@ -108,6 +142,22 @@ def _tracing(tracer):
     patched = [(_function.Function, "apply", original_apply)]
     _function.Function.apply = classmethod(apply)
     try:
+        original_compare = Tensor._compare
+
+        def compare(self, other, op):
+            out = original_compare(self, other, op)
+            tracer.compare(op, self, other, out)
+            return out
+        patched.append((Tensor, "_compare", original_compare))
+        Tensor._compare = compare
+        original_to = Tensor.to
+
+        def to(self, *args, **kwargs):
+            out = original_to(self, *args, **kwargs)
+            tracer.cast(self, out)
+            return out
+        patched.append((Tensor, "to", original_to))
+        Tensor.to = to
         rnn = _rnn_base()
         if rnn is not None:
             patched.append((rnn, "forward", rnn.forward))
@@ -237,6 +287,13 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                                         name=f"/{name}/Identity"))
     g.prune(output_names)
     _fold_output_identities(g, output_names, input_names)
+    frozen = [n for n in g.batch_shaped if n in g.initializers]
+    if frozen:
+        warnings.warn(
+            f"ONNX export: constant(s) {frozen[:3]} have the traced batch size "
+            f"{g.batch} as their first dimension: values computed from the input's NumPy "
+            f"data outside ndgrad's ops are frozen into the graph (as in torch.jit.trace), "
+            f"so the model may be wrong for other inputs", UserWarning, stacklevel=2)
 
     def info(name, t, axes):
         shape = [axes.get(i, d) for i, d in enumerate(t._data.shape)]

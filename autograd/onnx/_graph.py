@@ -21,6 +21,7 @@ class GraphBuilder:
         self.keep = []                      # traced Tensors, kept alive so ids stay unique
         self.used = set()
         self.scope = None                   # module creating the current node (for names)
+        self.batch_shaped = []              # constants whose first dim is the traced batch
 
     # ----------------------------------------------------------------- names
     def fresh(self, hint):
@@ -59,8 +60,17 @@ class GraphBuilder:
                 self.used.add(pname)
                 self.initializers[pname] = value._data
                 return self.bind(value, pname)
-            return self.bind(value, self.const(value._data, hint=value.name or "const"))
-        return self.const(value, dtype=dtype)
+            name = self.const(value._data, hint=value.name or "const")
+            self._check_batch_shaped(name, value._data)
+            return self.bind(value, name)
+        name = self.const(value, dtype=dtype)
+        self._check_batch_shaped(name, value)
+        return name
+
+    def _check_batch_shaped(self, name, value):
+        shape = np.shape(value)
+        if self.batch is not None and shape and shape[0] == self.batch:
+            self.batch_shaped.append(name)
 
     # ----------------------------------------------------------------- nodes
     def node(self, op_type, inputs, n_outputs=1, **attrs):
