@@ -12,7 +12,7 @@ _METHODS = (
     "clone", "view_as", "reshape_as", "unflatten", "movedim", "moveaxis", "swapaxes",
     "swapdims", "diagonal", "diag", "diag_embed", "flip", "fliplr", "flipud", "roll", "rot90",
     "tril", "triu", "repeat_interleave", "tile", "narrow", "select", "unbind", "numel",
-    "nelement",
+    "nelement", "tensor_split", "diff",
     # indexing
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
     "index_fill", "index_copy", "masked_fill", "masked_select", "masked_scatter", "take",
@@ -23,15 +23,15 @@ _METHODS = (
     "exp2", "expm1", "log2", "log10", "log1p", "rsqrt", "reciprocal", "square", "erf", "erfc",
     "erfinv", "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder",
     "floor_divide", "div", "divide", "true_divide", "copysign", "hypot", "logaddexp", "lerp",
-    "xlogy", "logit", "nan_to_num", "sgn", "heaviside",
+    "xlogy", "logit", "nan_to_num", "sgn", "heaviside", "clamp_min", "clamp_max",
     # reductions, scans, order statistics, tests
-    "prod", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "norm", "median", "mode",
+    "prod", "nansum", "nanmean", "aminmax", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "norm", "median", "mode",
     "kthvalue", "quantile", "any", "all", "count_nonzero", "sort", "argsort", "msort", "topk",
     "unique", "isclose", "allclose", "equal", "isnan", "isinf", "isfinite", "isposinf",
     "isneginf", "bincount", "histc", "histogram",
     # linear algebra
     "mm", "bmm", "mv", "dot", "inner", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
-    "kron", "trace", "cross", "det", "inverse", "pinverse",
+    "kron", "trace", "cross", "det", "logdet", "inverse", "pinverse",
 )
 
 
@@ -49,7 +49,34 @@ del _name
 
 __all__ = list(_METHODS) + ["einsum", "tensordot", "meshgrid", "broadcast_tensors",
                             "broadcast_shapes", "std_mean", "var_mean", "where", "numel",
-                            "is_tensor", "is_floating_point", "clamp", "clip"]
+                            "is_tensor", "is_floating_point", "clamp", "clip", "add", "sub",
+                            "mul", "pow", "neg", "subtract", "multiply", "negative"]
+
+
+def add(input, other, *, alpha=1):
+    """input + alpha · other"""
+    return _as_tensor(input) + (other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, *, alpha=1):
+    """input - alpha · other"""
+    return _as_tensor(input) - (other if alpha == 1 else other * alpha)
+
+
+def mul(input, other):
+    return _as_tensor(input) * other
+
+
+def pow(input, exponent):
+    return _as_tensor(input) ** exponent if isinstance(input, Tensor) or not isinstance(
+        exponent, Tensor) else exponent.__rpow__(input)
+
+
+def neg(input):
+    return -_as_tensor(input)
+
+
+subtract, multiply, negative = sub, mul, neg
 
 
 def numel(input):

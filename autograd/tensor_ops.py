@@ -277,6 +277,38 @@ class TensorOps(ReduceLinalgOps):
         d = _dim(dim, self.ndim, "select")
         return self[(slice(None),) * d + (_check_int(index, "select", "index"),)]
 
+    def tensor_split(self, indices_or_sections, dim=0):
+        """Split into n nearly equal parts (the first ``n % size`` one longer), or at the
+        listed indices (``torch.tensor_split``)."""
+        d = _dim(dim, self.ndim, "tensor_split")
+        n = self.shape[d]
+        sec = _raw(indices_or_sections)
+        if isinstance(sec, (int, np.integer)) or (isinstance(sec, np.ndarray) and sec.ndim == 0):
+            k = int(sec)
+            if k <= 0:
+                raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {k}")
+            sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+            bounds = np.concatenate([[0], np.cumsum(sizes)])
+        else:
+            bounds = np.concatenate([[0], np.clip(np.asarray(sec, dtype=np.int64), 0, n), [n]])
+        return tuple(self[(slice(None),) * d + (slice(int(lo), int(max(lo, hi))),)]
+                     for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        """n-th forward difference along dim (``torch.diff``)."""
+        from .tensor import cat
+        d = _dim(dim, self.ndim, "diff")
+        x = self
+        if prepend is not None or append is not None:
+            parts = [_tensor_like(p, self) for p in (prepend,) if p is not None] + [x] + \
+                    [_tensor_like(a, self) for a in (append,) if a is not None]
+            x = cat([p if p.ndim else p.expand(x.shape[:d] + (1,) + x.shape[d + 1:])
+                     for p in parts], d)
+        for _ in range(n):
+            m = x.shape[d]
+            x = x.narrow(d, 1, m - 1) - x.narrow(d, 0, m - 1) if m > 1 else x.narrow(d, 0, 0)
+        return x
+
     def unbind(self, dim=0):
         d = _dim(dim, self.ndim, "unbind")
         return tuple(self.select(d, i) for i in range(self.shape[d]))
@@ -508,6 +540,12 @@ class TensorOps(ReduceLinalgOps):
         """0 for x < 0, ``values`` at x == 0, 1 for x > 0 (no derivative, as in PyTorch)."""
         out = np.heaviside(self._data, _raw(values))
         return _const(out.astype(self.dtype, copy=False))
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
 
     def _clamp_tensor(self, min=None, max=None):
         lo = _tensor_like(-np.inf if min is None else min, self)

@@ -92,6 +92,20 @@ class ReduceLinalgOps:
             return linalg.matrix_norm(self, "nuc", dim if dim is not None else (-2, -1), keepdim)
         return linalg.vector_norm(self, 2 if p == "fro" else p, dim, keepdim)
 
+    def nansum(self, dim=None, keepdim=False):
+        """Sum treating nan as 0 (its gradient is 0 there)."""
+        return self.masked_fill(np.isnan(self._data), 0.0).sum(dim=dim, keepdim=keepdim)
+
+    def nanmean(self, dim=None, keepdim=False):
+        nan = np.isnan(self._data)
+        count = (~nan).sum(axis=normalize_dims(dim, self.ndim, "nanmean"), keepdims=keepdim)
+        return self.nansum(dim, keepdim) / count.astype(self.dtype)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        from collections import namedtuple
+        pair = namedtuple("aminmax", "min max")
+        return pair(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
     def count_nonzero(self, dim=None):
         dims = normalize_dims(dim, self.ndim, "count_nonzero")
         return _const(np.count_nonzero(self._data, axis=dims).astype(np.int64))
@@ -373,6 +387,10 @@ class ReduceLinalgOps:
     def det(self):
         from . import linalg
         return linalg.det(self)
+
+    def logdet(self):
+        """log det A (nan for a negative determinant, as PyTorch); gradient A⁻ᵀ."""
+        return self.det().log()
 
     def inverse(self):
         from . import linalg

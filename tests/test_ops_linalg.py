@@ -83,6 +83,7 @@ OPS = {
     "det": (lambda m, a: m.linalg.det(a), [WELL]),
     "det_batch": (lambda m, a: a.det(), [dict(shape=(2, 3, 3))]),
     "slogdet": (lambda m, a: m.linalg.slogdet(a), [WELL]),
+    "logdet": (lambda m, a: m.logdet(a), [spd(3)]),
     "inv": (lambda m, a: m.linalg.inv(a), [WELL]),
     "inverse": (lambda m, a: m.inverse(a), [WELL]),
     "solve": (lambda m, a, b: m.linalg.solve(a, b), [WELL, (3, 2)]),

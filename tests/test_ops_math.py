@@ -53,6 +53,11 @@ OPS = {
     "nan_to_num": (lambda m, x: m.nan_to_num(m.log(x)), [S]),
     "clamp_tensor": (lambda m, x, lo, hi: x.clamp(lo, hi), [S, (4,), dict(shape=(4,), low=0.5)]),
     "clamp_tensor_min": (lambda m, x, lo: m.clamp(x, min=lo), [S, S]),
+    "clamp_min_max": (lambda m, x: m.clamp_min(x, -0.5).clamp_max(0.5), [S]),
+    "add_alpha": (lambda m, a, b: m.add(a, b, alpha=2.5), [S, (4,)]),
+    "sub_alpha": (lambda m, a, b: m.sub(a, b, alpha=0.5), [S, S]),
+    "mul_pow_neg": (lambda m, a, b: m.neg(m.pow(m.mul(a, b), 2)), [S, S]),
+    "pow_scalar_base": (lambda m, a: m.pow(2.0, a), [S]),
     "heaviside": (lambda m, x: m.heaviside(m.round(x), m.tensor(0.5, dtype=x.dtype)), [S],
                   dict(grad=False)),  # no derivative in torch either
     "int_sin_promotes": (lambda m, x: m.sin(x), [dict(shape=S, dtype="int64", low=-3, high=3)]),

@@ -19,6 +19,9 @@ NO_GRAD = dict(grad=False)  # not differentiable (torch marks the output but can
 
 # op: (fn(lib, *inputs), input specs[, options]) -- the same fn runs on autograd and torch
 OPS = {
+    "nansum": (lambda m, x: m.nansum(m.log(x), 1), [S]),
+    "nanmean": (lambda m, x: m.log(x).nanmean(), [S]),
+    "aminmax": (lambda m, x: m.aminmax(x, dim=1), [S]),
     "prod": (lambda m, x: x.prod(), [S]), "prod_dim": (lambda m, x: m.prod(x, 1, keepdim=True), [S]),
     "prod_zeros": (lambda m, x: x.prod(1), [WITH_ZEROS]),
     "prod_zeros_all": (lambda m, x: x.prod(), [WITH_ZEROS]),
