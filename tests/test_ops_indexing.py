@@ -78,6 +78,10 @@ OPS = {
     "scatter_reduce_mean_noself": (lambda m, x, s: x.scatter_reduce(
         0, const(m, IDX), s, "mean", include_self=False), [S, (2, 4)]),
     "scatter_reduce_prod": (lambda m, x, s: x.scatter_reduce(0, const(m, IDX), s, "prod"), [S, (2, 4)]),
+    "scatter_reduce_prod_zeros": (lambda m, x, s: (x * (x.abs() > 0.7)).scatter_reduce(
+        0, const(m, IDX), s * (s.abs() > 0.7), "prod"), [S, (2, 4)]),
+    "scatter_reduce_prod_zeros_noself": (lambda m, x, s: x.scatter_reduce(
+        0, const(m, IDX), s * (s.abs() > 0.5), "prod", include_self=False), [S, (2, 4)]),
     "scatter_reduce_amax": (lambda m, x, s: x.scatter_reduce(0, const(m, IDX), s, "amax"), [S, (2, 4)]),
     "scatter_reduce_amin_noself": (lambda m, x, s: x.scatter_reduce(
         1, const(m, IDX1), s, "amin", include_self=False), [S, (3, 2)]),

@@ -107,9 +107,12 @@ class ScatterReduce(Function):
         elif reduce == "mean":
             g = grad / ctx.count
             gx, gsrc = g, Gather.apply(g, index=index)
-        elif reduce == "prod":
+        elif reduce == "prod" and not ((x._data == 0).any() or (src._data == 0).any()):
             gy = grad * y
             gx, gsrc = gy / x, Gather.apply(gy, index=index) / src
+        elif reduce == "prod":  # zeros: the product of the other factors, exactly
+            ox, osrc = _prod_of_others(x._data, src._data, index, ~self_used)
+            gx, gsrc = grad * ox, Gather.apply(grad, index=index) * osrc
         else:  # amax / amin: ties share the gradient evenly
             yv = y._data
             x_tie = (x._data == yv) & ~self_used
@@ -122,6 +125,22 @@ class ScatterReduce(Function):
         if dx and self_used.any():
             gx = Where.apply(self_used, gx * 0.0, gx)
         return (gx if dx else None), (gsrc if dsrc else None)
+
+
+def _prod_of_others(x, src, index, self_counts):
+    """For scatter_reduce's prod: each factor's product of the other factors landing at
+    the same position (x itself where ``self_counts``), without dividing by zero."""
+    zeros = np.where(self_counts, x == 0, False).astype(np.int64)
+    np.add.at(zeros, index, (src == 0).astype(np.int64))
+    nonzero_prod = np.where(self_counts & (x != 0), x, 1).astype(x.dtype)
+    np.multiply.at(nonzero_prod, index, np.where(src != 0, src, 1))
+
+    def others(v, z, p):  # v: the factor, z / p: zero count and nonzero product at its place
+        safe = np.where(v == 0, 1, v)
+        return np.where(v == 0, np.where(z == 1, p, 0), np.where(z == 0, p / safe, 0))
+    ox = others(x, zeros, nonzero_prod)
+    osrc = others(src, zeros[index], nonzero_prod[index])
+    return ox.astype(x.dtype), osrc.astype(src.dtype)
 
 
 class IndexCopy(Function):
