@@ -26,6 +26,14 @@ LAYERS = {
     "LSTMCell": lambda m: m.LSTMCell(4, 5),
     "GRUCell": lambda m: m.GRUCell(4, 5),
     "MultiheadAttention": lambda m: m.MultiheadAttention(8, 2),
+    "MultiheadAttention-kdim-vdim-bias_kv": lambda m: m.MultiheadAttention(
+        8, 2, kdim=4, vdim=6, add_bias_kv=True),
+    "BatchNorm1d-no-running-stats": lambda m: m.BatchNorm1d(5, track_running_stats=False),
+    "LayerNorm-no-affine": lambda m: m.LayerNorm(4, elementwise_affine=False),
+    "InstanceNorm1d": lambda m: m.InstanceNorm1d(3, affine=True),
+    "Embedding-padding": lambda m: m.Embedding(7, 3, padding_idx=0),
+    "RNNCell": lambda m: m.RNNCell(4, 5, nonlinearity="relu"),
+    "ConvTranspose2d-no-bias": lambda m: m.ConvTranspose2d(2, 4, (2, 3), stride=2, bias=False),
     "Sequential": lambda m: m.Sequential(m.Conv2d(1, 2, 3), m.BatchNorm2d(2), m.ReLU(),
                                          m.Flatten(), m.Linear(8, 3)),
 }
