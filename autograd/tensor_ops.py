@@ -55,12 +55,11 @@ def _check_gather_index(x, dim, index, op):
 
 # PyTorch accepts NumPy's argument names everywhere (python_arg_parser's aliases):
 # ``axis`` for ``dim`` and ``keepdims`` for ``keepdim``.
-_NUMPY_ALIASED = (
+_NUMPY_ALIASED = (  # reductions and scans (shape ops stay unwrapped: they are on hot paths)
     "sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std", "logsumexp",
-    "softmax", "log_softmax", "prod", "any", "all", "median", "mode", "kthvalue", "quantile",
-    "norm", "count_nonzero", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "sort",
-    "argsort", "topk", "flip", "roll", "squeeze", "unsqueeze", "flatten", "gather", "scatter",
-    "index_select", "unbind", "split", "chunk", "narrow", "select", "take_along_dim",
+    "prod", "nansum", "nanmean", "any", "all", "median", "mode", "kthvalue", "quantile", "norm",
+    "count_nonzero", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "sort",
+    "argsort", "topk",
 )
 
 
