@@ -164,10 +164,10 @@ def check_args(args):
                                                                                     ".htm"):
         raise UsageError(f"--step-through {args.step_through!r}: use an .html file name")
     if args.export_onnx:
+        _check_writable_file("--export-onnx", args.export_onnx)
         if importlib.util.find_spec("onnx") is None:
             raise UsageError("--export-onnx needs the onnx package: pip install onnx "
                              "(or pip install ndgrad[onnx])")
-        _check_writable_file("--export-onnx", args.export_onnx)
     for flag, path in (("--resume", args.resume), ("--eval", args.eval_ckpt)):
         if path is not None and not os.path.isfile(path):
             raise UsageError(f"{flag} {path!r}: no such checkpoint file")
