@@ -14,6 +14,7 @@ import numbers
 from .variable import Variable
 
 _SCALAR_META = ((), "float")
+_GRAD_SLOT = Variable.grad  # the slot that Scalar.grad (a property) stores into
 
 
 class Scalar(Variable):
@@ -92,18 +93,65 @@ class Scalar(Variable):
         return round(self._data, ndigits)
 
     def __repr__(self):
-        grad = "None" if self.grad is None else f"{self.grad._data:.4f}"
+        grad = "None" if self.grad is None else f"{float(self.grad._data):.4f}"
         label = f"{self.name}: " if self.name else ""
         return f"Scalar({label}data={self._data:.4f}, grad={grad})"
 
     # arithmetic (+ - * / **, exp, tanh, ...) is inherited from Variable: the same
     # Function classes as Tensor.
 
-    # comparisons give plain bools (used by backward rules such as relu's mask)
-    def __gt__(self, other): return Scalar._make(self._data > float(other), None)
-    def __ge__(self, other): return Scalar._make(self._data >= float(other), None)
-    def __lt__(self, other): return Scalar._make(self._data < float(other), None)
-    def __le__(self, other): return Scalar._make(self._data <= float(other), None)
+    # Comparisons compare values and give plain bools, as micrograd's code expects
+    # (``Scalar(2.0) == 2.0``). Hashing stays by identity: graph nodes are dict keys.
+    def __eq__(self, other): return self._data == _number(other)
+    def __ne__(self, other): return self._data != _number(other)
+    def __gt__(self, other): return self._data > _number(other)
+    def __ge__(self, other): return self._data >= _number(other)
+    def __lt__(self, other): return self._data < _number(other)
+    def __le__(self, other): return self._data <= _number(other)
+
+    # ``.grad`` is a number (a ScalarGrad, which is a float) after an ordinary backward,
+    # so micrograd-style updates (``p.data -= lr * p.grad``) stay plain arithmetic; after
+    # ``create_graph=True`` it is a Scalar in the graph, for higher derivatives.
+    @property
+    def grad(self):
+        return _GRAD_SLOT.__get__(self, Scalar)
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None and not (isinstance(value, Scalar) and value.requires_grad):
+            value = ScalarGrad(_number(value))
+        _GRAD_SLOT.__set__(self, value)
+
+
+def _number(value):
+    if isinstance(value, Variable):
+        return value._data
+    if isinstance(value, numbers.Real):
+        return value
+    return NotImplemented if value is None else float(value)
+
+
+class ScalarGrad(float):
+    """A Scalar's gradient: a float that also answers ``.data`` / ``.item()`` like a
+    Scalar, so ``p.grad.data`` (ndgrad) and ``p.grad`` (micrograd) both read the number."""
+    __slots__ = ()
+    grad_fn = None
+    requires_grad = False
+
+    @property
+    def data(self):
+        return float(self)
+
+    _data = data
+
+    def item(self):
+        return float(self)
+
+    def detach(self):
+        return self
+
+    def __repr__(self):
+        return repr(float(self))
 
 
 Scalar._result_type = Scalar

@@ -3,6 +3,9 @@ import math
 
 import numpy as np
 import pytest
+
+import autograd
+from autograd.scalar import ScalarGrad
 from hypothesis import given, strategies as st
 
 import autograd as A
@@ -22,12 +25,22 @@ def test_sigmoid_circuit_exact():
         assert v.grad._data == pytest.approx(ds * mult, rel=1e-12)
 
 
-def test_scalar_grad_is_a_scalar_and_ops_record_nodes():
+def test_scalar_grad_is_a_number_and_ops_record_nodes():
     a, b = Scalar(3.0), Scalar(-2.0)
     c = a * b + a
     assert isinstance(c, Scalar) and c.grad_fn.name == "Add" and not c.is_leaf
     c.backward()
-    assert isinstance(a.grad, Scalar) and a.grad._data == -1.0 and b.grad._data == 3.0
+    assert type(a.grad) is ScalarGrad and isinstance(a.grad, float)
+    assert a.grad == -1.0 and b.grad.data == 3.0 and f"{a.grad:.2f}" == "-1.00"
+
+
+def test_create_graph_gives_scalar_grads_in_the_graph():
+    x = Scalar(3.0)
+    y = x ** 3
+    y.backward(create_graph=True)
+    assert isinstance(x.grad, Scalar) and x.grad.data == 27.0 and x.grad.grad_fn is not None
+    (g2,) = autograd.grad(x.grad, x)
+    assert g2.data == 18.0
 
 
 def test_python_numbers_on_either_side():
