@@ -43,6 +43,13 @@ class Generator:
         self._rng.bit_generator.state = state
         return self
 
+    def __getattr__(self, name):
+        # NumPy's sampling methods (normal, uniform, integers, ...), so that code written
+        # for a np.random.Generator (nn.init's generator=) accepts this one too
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._rng, name)
+
 
 class _DefaultGenerator(Generator):
     """The default stream (what ``generator=None`` uses), reseeded by ``manual_seed``."""

@@ -114,3 +114,11 @@ def test_errors():
 def test_nelement_and_numel():
     t = Tensor(np.zeros((2, 3)))
     assert t.nelement() == t.numel() == A.numel(t) == 6
+
+
+def test_generator_objects_work_with_nn_init():
+    nn = pytest.importorskip("nn")
+    a, b = A.zeros(3, 4), A.zeros(3, 4)
+    nn.init.normal_(a, generator=A.Generator().manual_seed(3))
+    nn.init.normal_(b, generator=A.Generator().manual_seed(3))
+    assert np.array_equal(a.numpy(), b.numpy()) and a.numpy().std() > 0
