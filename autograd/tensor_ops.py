@@ -13,6 +13,7 @@ import numpy as np
 
 from . import ops as O
 from .ops import indexing as I, layout as L, math as M, math_binary as MB
+from .ops.dtypes import result_type
 from .tensor_reduce import ReduceLinalgOps, _const, _dim, _float, _raw, _tensor_like
 
 
@@ -477,18 +478,24 @@ class TensorOps(ReduceLinalgOps):
     def frac(self):
         return M.Frac.apply(self)
 
-    def _binary(self, fn, other, reflected=False):
+    def _binary(self, fn, other, reflected=False, floating=False):
+        """Both operands in PyTorch's result dtype (the default float for float-only ops)."""
         other = _tensor_like(other, self)
-        return fn.apply(other, self) if reflected else fn.apply(self, other)
+        dtype = result_type(self._data, other._data)
+        if floating and dtype.kind != "f":
+            from .tensor import default_dtype
+            dtype = default_dtype
+        a, b = (t if t.dtype == dtype else t.to(dtype) for t in (self, other))
+        return fn.apply(b, a) if reflected else fn.apply(a, b)
 
-    def atan2(self, other): return self._binary(MB.Atan2, _float(_tensor_like(other, self)))
+    def atan2(self, other): return self._binary(MB.Atan2, other, floating=True)
     arctan2 = atan2
     def fmod(self, other): return self._binary(MB.Fmod, other)
     def remainder(self, other): return self._binary(MB.Remainder, other)
-    def copysign(self, other): return _float(self)._binary(MB.Copysign, other)
-    def hypot(self, other): return self._binary(MB.Hypot, other)
-    def logaddexp(self, other): return self._binary(MB.LogAddExp, other)
-    def xlogy(self, other): return _float(self)._binary(MB.Xlogy, other)
+    def copysign(self, other): return self._binary(MB.Copysign, other, floating=True)
+    def hypot(self, other): return self._binary(MB.Hypot, other, floating=True)
+    def logaddexp(self, other): return self._binary(MB.LogAddExp, other, floating=True)
+    def xlogy(self, other): return self._binary(MB.Xlogy, other, floating=True)
     def __mod__(self, other): return self.remainder(other)
     def __rmod__(self, other): return self._binary(MB.Remainder, other, reflected=True)
 

@@ -61,6 +61,11 @@ OPS = {
     "heaviside": (lambda m, x: m.heaviside(m.round(x), m.tensor(0.5, dtype=x.dtype)), [S],
                   dict(grad=False)),  # no derivative in torch either
     "int_sin_promotes": (lambda m, x: m.sin(x), [dict(shape=S, dtype="int64", low=-3, high=3)]),
+    "mixed_dtypes_atan2": (lambda m, a, b: m.atan2(a, b), [dict(shape=S, dtype="float32"), (4,)]),
+    "int_float32_fmod": (lambda m, a, b: m.fmod(a, b), [dict(shape=S, dtype="int64", low=-9, high=9),
+                                                        dict(shape=(4,), dtype="float32", low=1, high=3)]),
+    "int_scalar_xlogy": (lambda m, a: m.xlogy(a, 2.0), [dict(shape=S, dtype="int64", low=-9, high=9)]),
+    "int_remainder_scalar": (lambda m, a: a.remainder(2.5), [dict(shape=S, dtype="int64", low=-9, high=9)]),
     "int_floordiv": (lambda m, x: x // 2, [dict(shape=S, dtype="int64", low=-9, high=9)]),
     "int_mod": (lambda m, x: x % 4, [dict(shape=S, dtype="int64", low=-9, high=9)]),
 }
