@@ -142,14 +142,13 @@ class Module:
         _running.append((self, prefix))
         try:
             if self._forward_pre_hooks:
-                for hook in list(self._forward_pre_hooks.values()):
-                    result = hook(self, args)
-                    if result is not None:
-                        args = result if isinstance(result, tuple) else (result,)
+                args, kwargs = self._run_pre_hooks(args, kwargs)
             out = self.forward(*args, **kwargs)
             if self._forward_hooks:
-                for hook in list(self._forward_hooks.values()):
-                    result = hook(self, args, out)
+                with_kwargs = self.__dict__.get("_hooks_with_kwargs", ())
+                for hid, hook in list(self._forward_hooks.items()):
+                    result = hook(self, args, kwargs, out) if hid in with_kwargs \
+                        else hook(self, args, out)
                     if result is not None:
                         out = result
         finally:
@@ -180,17 +179,44 @@ class Module:
             self.__dict__["_names_cache"] = cache
         return cache[1]
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` runs before ``forward``; it may return new args."""
-        handle = _RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def _run_pre_hooks(self, args, kwargs):
+        with_kwargs = self.__dict__.get("_hooks_with_kwargs", ())
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if hid in with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(f"forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        return args, kwargs
+
+    def _add_hook(self, hooks, hook, prepend, with_kwargs):
+        handle = _RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:  # run before the hooks already registered
+            items = list(hooks.items())
+            hooks.clear()
+            hooks.update([items[-1]] + items[:-1])
+        if with_kwargs:
+            self.__dict__.setdefault("_hooks_with_kwargs", set()).add(handle.id)
         return handle
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after ``forward``; it may return a new output."""
-        handle = _RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before ``forward``; it may return new args.
+        ``with_kwargs=True``: ``hook(module, args, kwargs)`` returning ``(args, kwargs)``;
+        ``prepend=True``: runs before the hooks registered earlier."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` runs after ``forward``; it may return a new output
+        (``with_kwargs=True``: ``hook(module, args, kwargs, output)``)."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):

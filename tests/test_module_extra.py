@@ -194,3 +194,40 @@ def test_orthogonal_matches_torch_given_the_same_gaussian():
     t = Tensor(np.zeros((3, 6)))
     nn.init.orthogonal_(t, generator=Fixed())
     np.testing.assert_allclose(t._data, expected, atol=1e-12)
+
+
+def test_hook_options_prepend_and_kwargs():
+    class Scale(nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+    m = Scale()
+    order = []
+    m.register_forward_pre_hook(lambda mod, args: order.append("first"))
+    m.register_forward_pre_hook(lambda mod, args: order.append("prepended"), prepend=True)
+    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"factor": 3.0}),
+                                with_kwargs=True)
+    seen = {}
+    m.register_forward_hook(lambda mod, args, kwargs, out: seen.update(kwargs),
+                            with_kwargs=True)
+    out = m(Tensor(np.ones(2)), factor=2.0)
+    assert order == ["prepended", "first"]
+    np.testing.assert_array_equal(out._data, [3.0, 3.0])
+    assert seen == {"factor": 3.0}
+    bad = Scale()
+    bad.register_forward_pre_hook(lambda mod, args, kwargs: 1, with_kwargs=True)
+    with pytest.raises(RuntimeError, match="forward pre-hook must return None or a tuple"):
+        bad(Tensor(np.ones(2)))
+
+
+def test_hooks_match_torch_semantics():
+    torch = pytest.importorskip("torch")
+    calls = {}
+    for lib, mod in (("nd", nn), ("torch", torch.nn)):
+        m = mod.Linear(2, 2)
+        log = calls.setdefault(lib, [])
+        m.register_forward_pre_hook(lambda md, a, _l=log: _l.append("pre"))
+        m.register_forward_pre_hook(lambda md, a, _l=log: _l.append("pre0"), prepend=True)
+        m.register_forward_hook(lambda md, a, o, _l=log: _l.append("post"))
+        m.register_forward_hook(lambda md, a, o, _l=log: _l.append("post0"), prepend=True)
+        m(Tensor(np.ones((1, 2), np.float32)) if lib == "nd" else torch.ones(1, 2))
+    assert calls["nd"] == calls["torch"]
