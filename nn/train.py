@@ -461,8 +461,8 @@ def _restore(ckpt, model, optimizer, scheduler, loader, metrics, args):
             for _ in range(int(ckpt["epoch"])):
                 scheduler.step()
         rng = ckpt.get("rng") or {}
-        if rng.get("loader"):
-            loader.generator = _generator_from(rng["loader"])
+        if rng.get("loader"):  # in place: the loader's sampler holds this very generator
+            loader.generator.bit_generator.state = rng["loader"]
         if rng.get("autograd"):
             _generators().bit_generator.state = rng["autograd"]
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
@@ -474,13 +474,6 @@ def _restore(ckpt, model, optimizer, scheduler, loader, metrics, args):
         metrics["final_test_acc"] = metrics["epochs"][-1]["test_acc"]
         metrics["best_test_acc"] = max(e["test_acc"] for e in metrics["epochs"])
     return int(ckpt["epoch"]) + 1
-
-
-def _generator_from(state):
-    import numpy as np
-    gen = np.random.default_rng()
-    gen.bit_generator.state = state
-    return gen
 
 
 def _one_epoch(epoch, args, model, optimizer, scheduler, loss_fn, train_loader, test_loader,
