@@ -34,7 +34,10 @@ class Einsum(Function):
     @staticmethod
     def forward(ctx, *operands, equation):
         ctx.save_for_backward(*operands)
-        return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+        # NumPy's path optimizer (BLAS contractions) pays off for 3+ operands or big
+        # ones; for small pairs its planning costs more than it saves.
+        big = len(operands) > 2 or sum(o.size for o in operands) > 4096
+        return np.asarray(np.einsum(equation, *operands, optimize=big))
 
     @staticmethod
     def backward(ctx, grad):
