@@ -34,13 +34,16 @@ def bench_checkpoints(args, nn, model_ckpt, tmp):
     old, new = os.path.join(tmp, "lenet5.npz"), os.path.join(tmp, "lenet5.safetensors")
     _legacy_npz.save_npz(ckpt, old)
     nn.save(ckpt, new)
-    weights_only = os.path.join(tmp, "lenet5-weights.safetensors")
-    nn.save(ckpt["model"], weights_only)
+    old_w = os.path.join(tmp, "lenet5-weights.npz")
+    new_w = os.path.join(tmp, "lenet5-weights.safetensors")
+    _legacy_npz.save_npz(ckpt["model"], old_w)
+    nn.save(ckpt["model"], new_w)
     repeat = 5 if args.quick else 20
-    rows = [("old .npz + manifest", old, lambda: _legacy_npz.load_npz(old)),
-            ("safetensors (nn.save)", new, lambda: nn.load(new)),
-            ("safetensors, weights only", weights_only, lambda: nn.load(weights_only))]
-    print(f"\nLeNet-5 checkpoint (model + Adam moments; {H.CLOCK_NAME} clock)")
+    rows = [("checkpoint, old .npz", old, lambda: _legacy_npz.load_npz(old)),
+            ("checkpoint, safetensors", new, lambda: nn.load(new)),
+            ("weights only, old .npz", old_w, lambda: _legacy_npz.load_npz(old_w)),
+            ("weights only, safetensors", new_w, lambda: nn.load(new_w))]
+    print(f"\nLeNet-5 checkpoint (model + Adam moments) and weights alone ({H.CLOCK_NAME} clock)")
     print(f"{'format':28} {'size':>10} {'load median':>12} {'load min':>10}")
     results = {}
     for label, path, fn in rows:
