@@ -5,11 +5,11 @@ cummax, quantile) are composites: NumPy finds the indices, and the values are ga
 at them, so the gradient goes to the returned index, as in PyTorch. Indices are ties
 resolved as PyTorch does where it documents it (sort/topk: stable order).
 """
-import numbers
+from collections import namedtuple
 
 import numpy as np
 
-from .ops import decomp as D, einsum as E, indexing as I, scan as S, stats as ST
+from .ops import einsum as E, scan as S, stats as ST
 from .ops.reduce import normalize_dims
 
 
@@ -61,6 +61,9 @@ class ValuesIndices(tuple):
     @property
     def indices(self):
         return self[1]
+
+
+_Histogram = namedtuple("histogram", "hist bin_edges")
 
 
 def _pick(x, dim, index, keepdim):
@@ -311,7 +314,7 @@ class ReduceLinalgOps:
         hist, edges = np.histogram(self._data, bins=_raw(bins), range=range,
                                    weights=None if weight is None else _raw(weight),
                                    density=density)
-        return ValuesIndices((_const(hist.astype(self.dtype)), _const(edges.astype(self.dtype))))
+        return _Histogram(_const(hist.astype(self.dtype)), _const(edges.astype(self.dtype)))
 
     # ------------------------------------------------------------------ linear algebra
     def mm(self, mat2):

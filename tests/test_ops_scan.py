@@ -98,6 +98,14 @@ def test_against_torch(name):
     run_both(fn, specs, **(opts[0] if opts else {}))
 
 
+def test_result_tuples_have_pytorchs_field_names():
+    x = Tensor(np.array([1.0, 3.0, 2.0]))
+    h = x.histogram(2)
+    assert h.hist.tolist() == [1.0, 2.0] and h.bin_edges.tolist() == [1.0, 2.0, 3.0]
+    assert x.sort().indices.tolist() == [0, 2, 1] and x.topk(1).values.tolist() == [3.0]
+    assert x.aminmax().max.item() == 3.0 and x.cummax(0).indices.tolist() == [0, 1, 1]
+
+
 def test_mode_index_points_at_the_value():
     x = Tensor(TIES)
     values, indices = x.mode(1)
