@@ -320,3 +320,60 @@ def test_alpha_dropout_keeps_mean_and_variance():
     x = Tensor(np.random.default_rng(1).standard_normal(200_000))
     y = F.alpha_dropout(x, 0.2, training=True)._data
     assert abs(y.mean()) < 0.02 and abs(y.std() - 1) < 0.02
+
+
+LOSS_PROPS = {
+    "huber": lambda a, b: F.huber_loss(a, b, delta=0.7),
+    "smooth_l1": lambda a, b: F.smooth_l1_loss(a, b, beta=0.4),
+    "kl_div": lambda a, b: F.kl_div(a.log_softmax(-1), b.softmax(-1), reduction="batchmean"),
+    "poisson_nll": lambda a, b: F.poisson_nll_loss(a, b * b + 0.5),
+    # (away from the kinks: zero vectors, zero distances)
+    "cosine_similarity": lambda a, b: F.cosine_similarity(a + 3.0, b - 3.0, dim=-1).sum(),
+    "pairwise_distance": lambda a, b: F.pairwise_distance(a, b + 5.0).sum(),
+    "soft_margin": lambda a, b: F.soft_margin_loss(a, b.tanh()),
+    "attention": lambda a, b: F.scaled_dot_product_attention(a, b, a + b).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_PROPS))
+@settings(max_examples=6)
+@given(a=tensors(shape=(2, 3), min_value=-2, max_value=2),
+       b=tensors(shape=(2, 3), min_value=-2, max_value=2))
+def test_gradcheck_losses_property(name, a, b):
+    assert gradcheck(LOSS_PROPS[name], (a, b), atol=1e-5, rtol=1e-3)
+
+
+LOSS_MODULES = [
+    ("HuberLoss", dict(delta=0.5), 2), ("SmoothL1Loss", dict(beta=0.3), 2),
+    ("KLDivLoss", dict(reduction="batchmean"), 2), ("PoissonNLLLoss", {}, 2),
+    ("SoftMarginLoss", {}, 2), ("MultiLabelSoftMarginLoss", {}, 2),
+    ("MarginRankingLoss", dict(margin=0.1), 3), ("CosineEmbeddingLoss", dict(margin=0.2), 3),
+    ("TripletMarginLoss", dict(margin=0.5, p=1.0), 3), ("HingeEmbeddingLoss", {}, 2),
+    ("MultiMarginLoss", dict(margin=0.7), 2), ("BCELoss", {}, 2),
+]
+
+
+@pytest.mark.parametrize("name, kw, n", LOSS_MODULES, ids=[c[0] for c in LOSS_MODULES])
+def test_loss_modules_match_torch(name, kw, n):
+    torch = pytest.importorskip("torch")
+    x = R.uniform(0.05, 0.95, (4, 3))
+    if name == "MultiMarginLoss":
+        args = [x, np.array([0, 2, 1, 2])]
+    elif name in ("MarginRankingLoss",):
+        args = [rn(4), rn(4), signs(4)]
+    elif name == "CosineEmbeddingLoss":
+        args = [rn(4, 3), rn(4, 3), signs(4)]
+    elif name == "TripletMarginLoss":
+        args = [rn(4, 3), rn(4, 3), rn(4, 3)]
+    elif name in ("SoftMarginLoss", "HingeEmbeddingLoss"):
+        args = [rn(4, 3), signs(4, 3)]
+    elif name == "MultiLabelSoftMarginLoss":
+        args = [rn(4, 3), ints(2, 4, 3).astype(float)]
+    elif name == "KLDivLoss":
+        args = [np.log(probs(4, 3)), probs(4, 3)]
+    else:
+        args = [x, R.uniform(0.05, 0.95, (4, 3))]
+    ours = getattr(nn, name)(**kw)(*[Tensor(a) for a in args])
+    theirs = getattr(torch.nn, name)(**kw)(*[torch.tensor(a) for a in args])
+    assert repr(getattr(nn, name)(**kw)).split("(")[0] == name
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
