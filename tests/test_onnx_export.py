@@ -318,3 +318,16 @@ def test_values_computed_from_raw_data_are_flagged(tmp_path):
     with pytest.warns(UserWarning, match="frozen into the graph"):
         export(_Frozen(), Tensor(np.ones((3, 4), np.float32)), str(tmp_path / "m.onnx"),
                dynamic_axes={"input": {0: "batch"}})
+
+
+def test_integer_comparisons_with_floats(tmp_path):
+    class Count(nn.Module):
+        def forward(self, idx):
+            return ((idx > 1.5) & (idx <= 3)).to(np.float32) + (idx == idx).to(np.float32)
+    path = tmp_path / "c.onnx"
+    export(Count(), Tensor(np.array([[0, 1, 2, 3, 4]])), str(path),
+           dynamic_axes={"input": {0: "batch"}})
+    x = np.array([[3, 2, 1, 0, 5], [2, 2, 2, 2, 2]], np.int64)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})[0]
+    np.testing.assert_array_equal(got, Count()(Tensor(x))._data)

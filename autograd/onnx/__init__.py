@@ -86,7 +86,6 @@ class _Tracer:
             self._fail(f"F.{fn_name}", e)
         self.g.bind(out, name)
 
-
     def module(self, module, args, result):
         """A recurrent layer: one ONNX RNN/LSTM/GRU node per layer (see _rnn.py)."""
         from ._rnn import export_rnn
@@ -116,14 +115,17 @@ class _Tracer:
             self._fail(f"the comparison {ufunc.__name__}")
         g = self.g
         g.scope = self._scope()
-        if isinstance(other, Tensor):
-            b, other_dtype = g.name_of(other), other._data.dtype
-        else:
-            arr = np.asarray(other)
-            other_dtype = x._data.dtype if arr.dtype.kind in "biuf" else arr.dtype
-            b = g.name_of(Tensor(arr.astype(other_dtype)))
-        b = g.cast_to(b, other_dtype, x._data.dtype)
-        name = g.node(op, [g.name_of(x), b])
+        xd = x._data.dtype
+        if isinstance(other, (Tensor, np.ndarray)):
+            other = other if isinstance(other, Tensor) else Tensor(other)
+            od = other._data.dtype
+            common = np.result_type(xd, od)
+        else:  # a Python number takes x's dtype, unless a float meets an integer tensor
+            od = common = np.dtype(np.float32) if (
+                isinstance(other, float) and xd.kind in "biu") else xd
+            other = Tensor(np.asarray(other, dtype=od))
+        a = g.cast_to(g.name_of(x), xd, common)
+        name = g.node(op, [a, g.cast_to(g.name_of(other), od, common)])
         g.bind(out, g.node("Not", [name]) if ufunc.__name__ == "not_equal" else name)
 
 
