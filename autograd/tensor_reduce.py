@@ -412,6 +412,8 @@ def einsum(equation, *operands):
     """``torch.einsum``: implicit or explicit output, ``...``, broadcasting of size-1 dims;
     the backward is an einsum too, for any subscripts (see ``autograd/ops/einsum.py``)."""
     from .tensor import Tensor
+    if not isinstance(equation, str):  # sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        equation, operands = _from_sublists((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     operands = [t if isinstance(t, Tensor) else Tensor(t) for t in operands]
@@ -455,3 +457,16 @@ def einsum(equation, *operands):
         want = tuple(sizes[c] for c in s)
         ops.append(t.expand(want) if want != t.shape else t)
     return E.Einsum.apply(*ops, equation=",".join(new_ins) + "->" + out)
+
+
+def _from_sublists(args):
+    """(op, sublist, op, sublist, ..., [out sublist]) -> (equation, operands)."""
+    import string
+
+    def letters(sub):
+        return "".join("..." if i is Ellipsis else string.ascii_letters[i] for i in sub)
+    ops, subs = args[0:len(args) - len(args) % 2:2], args[1::2]
+    eq = ",".join(letters(sub) for sub in subs[:len(ops)])
+    if len(args) % 2:
+        eq += "->" + letters(args[-1])
+    return eq, tuple(ops)

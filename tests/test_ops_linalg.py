@@ -58,6 +58,8 @@ OPS = {
                          [(2, 2, 3, 4), (2, 2, 5, 4)]),
     "einsum_list_operands": (lambda m, a, b: m.einsum("i,i->", [a, b]), [(4,), (4,)]),
     "einsum_spaces": (lambda m, a, b: m.einsum("b i, b i -> b", a, b), [(2, 3), (2, 3)]),
+    "einsum_sublists": (lambda m, a, b: m.einsum(a, [0, 1], b, [1, 2], [0, 2]), [(2, 3), (3, 4)]),
+    "einsum_sublists_ellipsis": (lambda m, a, b: m.einsum(a, [..., 0], b, [..., 0]), [(2, 3), (2, 3)]),
     "einsum_scalar": (lambda m, a, b: m.einsum(",ij->ij", a, b), [(), (2, 3)]),
     # products
     "mm": (lambda m, a, b: m.mm(a, b), [(2, 3), (3, 4)]),
