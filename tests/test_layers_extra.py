@@ -206,3 +206,19 @@ def test_recurrent_dropout_only_between_layers_in_training():
 def test_layer_argument_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+from hypothesis import given, settings  # noqa: E402
+from autograd.testing import tensors  # noqa: E402
+
+
+@settings(max_examples=5)
+@given(x=tensors(shape=(3, 2, 2), min_value=-2, max_value=2))
+def test_recurrent_gradients_property(x):
+    A.manual_seed(1)
+    for layer in (nn.LSTM(2, 3, bidirectional=True), nn.GRU(2, 3, num_layers=2),
+                  nn.RNN(2, 3)):
+        layer.double()
+        assert A.gradcheck(lambda t, m=layer: m(t)[0], (x,))
+    att = nn.MultiheadAttention(2, 1).double()
+    assert A.gradcheck(lambda t: att(t, t, t)[0], (x,))

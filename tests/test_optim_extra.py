@@ -293,3 +293,23 @@ def test_onecycle_refuses_to_step_past_total_steps():
     with pytest.raises(ValueError, match="Tried to step 4 times. The specified number of "
                                          "total steps is 3"):
         s.step()
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "RMSprop-centered-momentum",
+                                  "RMSprop-decay", "Adamax", "NAdam", "RAdam"])
+def test_state_dict_layout_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    _, opt = _run_nd(OPTIMIZERS[name], 2)
+    w = torch.tensor(W0.copy(), requires_grad=True)
+    b = torch.tensor(B0.copy(), requires_grad=True)
+    topt = OPTIMIZERS[name](torch.optim, [w, b])
+    _objective(torch.tensor(X), w, b).backward()
+    topt.step()
+    ours, theirs = opt.state_dict(), topt.state_dict()
+    assert sorted(ours["state"]) == sorted(theirs["state"])
+    for k in theirs["state"]:
+        assert set(ours["state"][k]) == set(theirs["state"][k])
+    assert ours["param_groups"][0]["params"] == theirs["param_groups"][0]["params"]
+    shared = set(ours["param_groups"][0]) & set(theirs["param_groups"][0])
+    for key in shared - {"params"}:
+        assert ours["param_groups"][0][key] == theirs["param_groups"][0][key], key
