@@ -502,10 +502,10 @@ def test_explain_backward_tensor_table():
     assert [(i.name, i.shape, i.broadcast_from) for i in add.inputs] == \
         [("s0", (4, 2), None), ("b", (2,), (4, 2))]
     matmul = steps[4]
-    assert matmul.rule == "dL/dA = dL/dY · Bᵀ,  dL/dB = Aᵀ · dL/dY"
+    assert matmul.rule == "dL/da = dL/dy @ bᵀ,  dL/db = aᵀ @ dL/dy"
     assert [(i.name, i.shape, i.broadcast) for i in matmul.inputs] == [("W", (3, 2), False)]
     table = str(steps)
-    assert "b: (4, 2) → (2,)" in table and "dL/dA = dL/dY · Bᵀ" in table
+    assert "b: (4, 2) → (2,)" in table and "dL/da = dL/dy @ bᵀ" in table
     assert W.grad is None
     loss.backward()
     np.testing.assert_allclose(steps.grads["W"]._data, W.grad._data, rtol=1e-6)
