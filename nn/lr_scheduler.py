@@ -11,8 +11,6 @@ closed form in ``last_epoch`` used by ``step(epoch)``; the others (``LambdaLR``,
 """
 import math
 import numbers
-import types
-import warnings
 from bisect import bisect_right
 from collections import Counter
 
@@ -545,5 +543,3 @@ def _register(namespace):
     namespace.__all__ = list(namespace.__all__) + [n for n in __all__
                                                    if n not in namespace.__all__]
 
-
-del types, warnings

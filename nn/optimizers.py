@@ -318,6 +318,20 @@ class RAdam(_Simple):
 
 
 # ------------------------------------------------------------------------------------ LBFGS
+def _two_loop(flat_grad, old_dirs, old_stps, ro, H_diag):
+    """-H·g by L-BFGS's two-loop recursion over the stored curvature pairs (y, s)."""
+    al = [None] * len(old_dirs)
+    q = -flat_grad
+    for i in range(len(old_dirs) - 1, -1, -1):
+        al[i] = (old_stps[i] @ q) * ro[i]
+        q = q - al[i] * old_dirs[i]
+    r = q * H_diag
+    for i in range(len(old_dirs)):
+        be_i = (old_dirs[i] @ r) * ro[i]
+        r = r + old_stps[i] * (al[i] - be_i)
+    return r
+
+
 class LBFGS(Optimizer):
     """Limited-memory BFGS over all parameters as one flat vector (PyTorch's algorithm:
     two-loop recursion over the last ``history_size`` curvature pairs, up to ``max_iter``
@@ -413,17 +427,7 @@ class LBFGS(Optimizer):
                     old_stps.append(s)
                     ro.append(1.0 / ys)
                     H_diag = ys / (y @ y)
-                num_old = len(old_dirs)
-                al = [None] * num_old
-                q = -flat_grad
-                for i in range(num_old - 1, -1, -1):
-                    al[i] = (old_stps[i] @ q) * ro[i]
-                    q = q - al[i] * old_dirs[i]
-                d = r = q * H_diag
-                for i in range(num_old):
-                    be_i = (old_dirs[i] @ r) * ro[i]
-                    r = r + old_stps[i] * (al[i] - be_i)
-                d = r
+                d = _two_loop(flat_grad, old_dirs, old_stps, ro, H_diag)
             prev_flat_grad = flat_grad.copy()
             prev_loss = loss
             if state["n_iter"] == 1:
