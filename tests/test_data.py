@@ -112,6 +112,10 @@ def test_generator_seed_is_used():
 @given(n=st.integers(0, 40), batch_size=st.integers(1, 12), shuffle=st.booleans(),
        drop_last=st.booleans())
 def test_every_sample_once_per_epoch(n, batch_size, shuffle, drop_last):
+    if n == 0 and shuffle:  # as PyTorch: a RandomSampler needs at least one sample
+        with pytest.raises(ValueError, match="num_samples should be a positive integer"):
+            DataLoader(_toy(n), batch_size=batch_size, shuffle=True)
+        return
     loader = DataLoader(_toy(n), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
                         seed=0, as_tensor=False)
     batches = list(loader)

@@ -141,6 +141,9 @@ SAMPLERS = [
     Case("RandomSampler-num_samples-0", lambda L: D(L).RandomSampler(ds(L), num_samples=0),
          raises=(ValueError, "num_samples should be a positive integer value, but got "
                              "num_samples=0")),
+    Case("shuffle-empty-dataset", lambda L: loader(L, n=0, shuffle=True),
+         raises=(ValueError, "num_samples should be a positive integer value, but got "
+                             "num_samples=0")),
     Case("RandomSampler-replacement-int", lambda L: D(L).RandomSampler(ds(L), replacement=1),
          raises=(TypeError, "replacement should be a boolean value")),
     Case("RandomSampler-len", lambda L: len(D(L).RandomSampler(ds(L), num_samples=12)),
