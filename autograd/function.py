@@ -144,7 +144,9 @@ class Context:
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
         records = self._saved_records
-        self._saved = self._saved_refs = self._saved_records = None
+        # _saved_refs stays (a shared tuple, no cost): with input_meta/output_meta it tells
+        # a drawing what was saved (shape, dtype) after the values were freed.
+        self._saved = self._saved_records = None
         for rec in records or ():
             if rec is not None:
                 _saved_buffers.release(rec)

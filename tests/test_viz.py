@@ -241,7 +241,9 @@ def test_show_saved_before_and_after_backward():
     assert after.exact("input\n(4, 3) float32")
     freed = dot(loss, show_saved=True)
     assert "saved tensors freed" in freed.label(freed.one("MatMul"))
-    assert not [e for e in freed.edges if e[2].get("style") == "dashed"]
+    kept = sorted(freed.label(t) for t, h, a in freed.edges if a.get("style") == "dashed")
+    assert kept == ["saved (freed)\n(3, 2) float32\n24 B", "saved (freed)\n(4, 2) float32\n32 B",
+                    "saved (freed)\n(4, 3) float32\n48 B"]  # what was saved stays described
 
 
 def test_gradients_after_backward_and_retain_grad():
@@ -563,3 +565,16 @@ def test_intermediates_named_through_params_and_retained():
     d = dot(f, params=names)
     assert d.exact("{ dot | data 1.0000 | grad 0.1966 }")
     assert d.exact("{ f | data 0.7311 | grad 1.0000 }")
+
+
+def test_show_saved_after_backward_shows_what_was_saved_and_freed():
+    x = Tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    w = Tensor(np.ones((4, 2), np.float32), requires_grad=True)
+    y = (x @ w).exp().sum()
+    y.backward()
+    src = autograd.draw_graph(y, show_saved=True).source
+    freed = [line for line in src.splitlines() if "saved (freed)" in line]
+    assert len(freed) == 3  # MatMul's x and w, Exp's output
+    assert any("(3, 4) float32\\n48 B" in line for line in freed)
+    assert any("(4, 2) float32\\n32 B" in line for line in freed)
+    assert any("(3, 2) float32\\n24 B" in line for line in freed)

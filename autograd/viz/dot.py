@@ -321,6 +321,8 @@ class _Drawer:
 
     def saved(self, ctx, consumer):
         if ctx._saved is None:
+            if ctx._released:
+                self.freed_saved(ctx, consumer)
             return
         for value_k, ref in ctx._saved_items():
             if value_k is None:  # not saved: backward will not need it
@@ -332,6 +334,21 @@ class _Drawer:
                     shape="box", label=_lines("saved" + self._saved_role(ctx, ref, value_k),
                                               *_saved_desc(value_k)), fontsize="10"),
                     "saved", False))
+            self.b.edge(sid, consumer, style="dashed", arrowhead="none")
+
+    def freed_saved(self, ctx, consumer):
+        """What backward used and freed, from the node's metadata: shape, dtype, bytes."""
+        for k, ref in enumerate(getattr(ctx, "_saved_refs", None) or ()):
+            meta = _freed_meta(ctx, ref)
+            if meta is None:
+                continue
+            sid = f"freed{id(ctx)}_{k}"
+            nbytes = int(np.prod(meta[0], dtype=np.int64)) * np.dtype(meta[1]).itemsize \
+                if meta[1] != "float" else 8
+            self.b.node(sid, self.cluster_of(ctx), **self.paint(dict(
+                shape="box", style="dashed", label=_lines(
+                    "saved (freed)", _meta_str(meta), _fmt_bytes(nbytes)), fontsize="10"),
+                "saved", False))
             self.b.edge(sid, consumer, style="dashed", arrowhead="none")
 
     def _saved_role(self, ctx, ref, value):
@@ -380,6 +397,17 @@ class _Drawer:
 def meta_cols(ctx):
     """Shape of the unfolded matrix a conv's product read (its input 1)."""
     return _meta_str(ctx.input_meta[1]) if len(ctx.input_meta) > 1 else ""
+
+
+def _freed_meta(ctx, ref):
+    """(shape, dtype) of a freed saved value: an input's or the output's recorded meta."""
+    if isinstance(ref, Variable):
+        return ref._meta()
+    if type(ref) is int and ref >= 0:
+        return ctx.input_meta[ref]
+    if ref == -1:  # the op's own output
+        return ctx.output_meta
+    return None  # a constant made inside forward: its shape was not recorded
 
 
 def _saved_desc(value):
