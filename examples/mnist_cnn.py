@@ -1,6 +1,6 @@
 """A CNN digit classifier in the shape of PyTorch's classic ``examples/mnist/main.py``
 (two convolutions, max pooling, dropout, two linear layers, log-softmax + NLL loss,
-Adadelta with a StepLR schedule), written for this project.
+Adadelta with a StepLR schedule, batches from a DataLoader), written for this project.
 
 The same source runs on ndgrad or on PyTorch; only the import block below differs
 (``NDGRAD_BACKEND=torch python examples/mnist_cnn.py`` for PyTorch). Data: scikit-learn's
@@ -16,12 +16,14 @@ if os.environ.get("NDGRAD_BACKEND", "ndgrad") == "torch":
     import torch.nn.functional as F
     import torch.optim as optim
     from torch.optim.lr_scheduler import StepLR
+    from torch.utils.data import DataLoader, TensorDataset
 else:
     import autograd as torch
     import nn
     import nn.functional as F
     from nn import optim
     from nn.optim.lr_scheduler import StepLR
+    from nn.data import DataLoader, TensorDataset
 
 
 class Net(nn.Module):
@@ -59,24 +61,28 @@ def get_data(n=512, seed=0):
     return x.reshape(-1, 1, 8, 8), y
 
 
-def train(model, steps=30, batch_size=64, lr=1.0, dtype=None):
-    """Train for ``steps`` minibatches (in order, no shuffling); returns the losses."""
+def train(model, steps=30, batch_size=64, lr=1.0, dtype=None, shuffle=False):
+    """Train for ``steps`` minibatches (epochs of the DataLoader, repeated); returns the
+    losses."""
     x_all, y_all = get_data()
+    dataset = TensorDataset(torch.tensor(x_all, dtype=dtype or torch.float32),
+                            torch.tensor(y_all))
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=True)
     optimizer = optim.Adadelta(model.parameters(), lr=lr)
     scheduler = StepLR(optimizer, step_size=10, gamma=0.7)
     model.train()
     losses = []
-    for step in range(steps):
-        lo = (step * batch_size) % len(x_all)
-        data = torch.tensor(x_all[lo:lo + batch_size], dtype=dtype or torch.float32)
-        target = torch.tensor(y_all[lo:lo + batch_size])
-        optimizer.zero_grad()
-        output = model(data)
-        loss = F.nll_loss(output, target)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
+    while len(losses) < steps:
+        for data, target in loader:
+            optimizer.zero_grad()
+            output = model(data)
+            loss = F.nll_loss(output, target)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            if len(losses) == steps:
+                break
     return losses
 
 
@@ -91,7 +97,7 @@ def accuracy(model, dtype=None):
 if __name__ == "__main__":
     torch.manual_seed(1)
     model = Net()
-    for i, loss in enumerate(train(model, steps=60)):
+    for i, loss in enumerate(train(model, steps=60, shuffle=True)):
         if i % 10 == 0:
             print(f"step {i:3d}  loss {loss:.4f}")
     print(f"train accuracy {accuracy(model):.3f}")
