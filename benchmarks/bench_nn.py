@@ -133,6 +133,8 @@ def bench_conv(ctx, table):
         table.add(label, ndgrad=nd, numpy_ref=np_, torch=th, extra={
             "GFLOP/s nd/np/th": f"{_gflops(flops, nd)}/{_gflops(flops, np_)}/{_gflops(flops, th)}",
             "GEMM-only LB (min)": f"{H.fmt_time(gemm.min, 'ms')} ({_gflops(flops, gemm)} GFLOP/s)",
+            "% of LB nd/th": "/".join("n/a" if t is None else f"{100 * gemm.min / t.min:.0f}%"
+                                      for t in (nd, th)),
             **_faults(nd=nd, np=np_, th=th),
         })
 
