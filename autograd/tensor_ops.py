@@ -418,11 +418,15 @@ class TensorOps(ReduceLinalgOps):
         return I.MaskedScatter.apply(self, _tensor_like(source, self), mask=mask)
 
     def nonzero(self, as_tuple=False):
+        if self.ndim == 0:  # PyTorch: a 0-d tensor counts as one element with no index
+            hit = bool(self._data)
+            if as_tuple:
+                return (_const(np.zeros(int(hit), dtype=np.int64)),)
+            return _const(np.zeros((int(hit), 0), dtype=np.int64))
         idx = np.nonzero(self._data)
         if as_tuple:
             return tuple(_const(i.astype(np.int64)) for i in idx)
-        return _const(np.stack(idx, axis=-1).astype(np.int64) if idx else
-                      np.zeros((int(bool(self._data)), 0), dtype=np.int64))
+        return _const(np.stack(idx, axis=-1).astype(np.int64))
 
     def argwhere(self):
         return self.nonzero()

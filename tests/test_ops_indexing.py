@@ -97,6 +97,8 @@ OPS = {
     "masked_scatter": (lambda m, x, s: x.masked_scatter(const(m, MASK), s), [S, (3, 3)]),
     "nonzero": (lambda m, x: m.nonzero(x > 0), [S]),
     "nonzero_tuple": (lambda m, x: (x > 0).nonzero(as_tuple=True), [S]),
+    "nonzero_0d": (lambda m, x: (m.nonzero(x.sum() > -99), m.nonzero(x.sum() > 99)), [S]),
+    "nonzero_0d_tuple": (lambda m, x: (x.sum() > -99).nonzero(as_tuple=True), [S]),
     "argwhere": (lambda m, x: m.argwhere(x > 0), [S]),
     "where_cond": (lambda m, x: m.where(x > 0), [S]),
     "where_cond_xy": (lambda m, x, y: m.where(x > 0, x, y), [S, (4,)]),
