@@ -222,3 +222,14 @@ def test_recurrent_gradients_property(x):
         assert A.gradcheck(lambda t, m=layer: m(t)[0], (x,))
     att = nn.MultiheadAttention(2, 1).double()
     assert A.gradcheck(lambda t: att(t, t, t)[0], (x,))
+
+
+def test_instance_norm_running_stats_match_torch():
+    nd, th = _torch_pair(lambda m: m.InstanceNorm1d(3, track_running_stats=True, affine=True),
+                         lambda m: m.InstanceNorm1d(3, track_running_stats=True, affine=True))
+    x = R.standard_normal((4, 3, 5))
+    _check(nd, th, [x])
+    np.testing.assert_allclose(nd.running_var._data, th.running_var.numpy(), rtol=1e-12)
+    nd.eval()
+    th.eval()
+    _check(nd, th, [x])
