@@ -13,6 +13,7 @@ its own keys, so ``safetensors.torch.load_file(path)`` gives PyTorch the very st
 ``model.load_state_dict`` expects. The header's ``__metadata__`` (strings only) holds::
 
     "ndgrad.format": "ndgrad.state",  "ndgrad.version": "2",  "ndgrad": "<package version>",
+    "ndgrad.crc32": CRC-32 of the arrays' bytes in name order (safetensors has no checksum),
     "ndgrad.tree": JSON rebuilding obj, e.g.
         {"__dict__": [["model", {"__dict__": [["fc.weight", {"__array__": "model/fc.weight"}]]}],
                       ["epoch", 3]]}
