@@ -610,7 +610,7 @@ def warn_if_busy():
     busy = cpu_busy_fraction()
     if busy is not None and busy > 0.15:
         print(f"# WARNING: CPUs already {busy:.0%} busy before the benchmark started "
-              "(other processes); timings will be noisy. Ratios use the min over samples.")
+              "(other processes); timings will be noisy. Ratios pair the columns round by round.")
     return busy
 
 
