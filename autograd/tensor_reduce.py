@@ -162,8 +162,8 @@ class ReduceLinalgOps:
         x, d = _scalar_dim(self, dim, "argsort")
         a = x._data
         if descending:
-            # stable descending order: sort the reversed line ascending by -value... keep
-            # equal values in their original order (PyTorch's stable=True behaviour)
+            # ascending order of -value, stably: equal values keep their original order
+            # (PyTorch's stable=True order, which its CPU sort also gives by default)
             key = -a if a.dtype.kind in "fi" else ~a if a.dtype == bool else -a.astype(np.int64)
             idx = np.argsort(key, axis=d, kind="stable")
         else:
