@@ -467,6 +467,15 @@ class ChainedScheduler(_Scheduler):
             s.step()
         self._last_lr = self._lrs()
 
+    def state_dict(self):
+        return {"_last_lr": list(self._last_lr),
+                "_schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state_dict):
+        self._last_lr = list(state_dict["_last_lr"])
+        for s, sd in zip(self._schedulers, state_dict["_schedulers"]):
+            s.load_state_dict(sd)
+
 
 class ReduceLROnPlateau:
     """Multiply the learning rate by ``factor`` once the metric passed to ``step(metric)`` has

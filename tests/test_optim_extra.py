@@ -313,3 +313,38 @@ def test_state_dict_layout_matches_torch(name):
     shared = set(ours["param_groups"][0]) & set(theirs["param_groups"][0])
     for key in shared - {"params"}:
         assert ours["param_groups"][0][key] == theirs["param_groups"][0][key], key
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_scheduler_resumes_from_state_dicts(name):
+    """Save optimizer and scheduler state after 10 steps, rebuild both, load, continue:
+    the same learning rates as 20 uninterrupted steps (PyTorch's resume recipe)."""
+    def fresh():
+        p = [Tensor(np.zeros(2), requires_grad=True), Tensor(np.zeros(2), requires_grad=True)]
+        opt = nn.optim.SGD([{"params": p[:1]}, {"params": p[1:], "lr": 0.2}], lr=0.1,
+                           momentum=0.9)
+        return opt, SCHEDULERS[name](nn.optim.lr_scheduler, opt)
+
+    def lrs(opt):
+        return [v for g in opt.param_groups for v in (g["lr"], g["momentum"])]
+    opt, sched = fresh()
+    straight = []
+    for _ in range(20):
+        opt.step()
+        sched.step()
+        straight.append(lrs(opt))
+    opt, sched = fresh()
+    resumed = []
+    for _ in range(10):
+        opt.step()
+        sched.step()
+        resumed.append(lrs(opt))
+    sd_opt, sd_sched = opt.state_dict(), sched.state_dict()
+    opt, sched = fresh()
+    opt.load_state_dict(sd_opt)
+    sched.load_state_dict(sd_sched)
+    for _ in range(10):
+        opt.step()
+        sched.step()
+        resumed.append(lrs(opt))
+    np.testing.assert_allclose(resumed, straight, rtol=1e-12)
