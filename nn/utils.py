@@ -5,12 +5,16 @@
 * ``clip_grad_value_``: clamp every gradient element to ``[-clip_value, clip_value]``.
 * ``parameters_to_vector`` / ``vector_to_parameters``: one flat vector of all parameters
   (differentiable) and back (copied in place).
+* ``nn.utils.rnn.pad_sequence``: variable-length sequences padded into one batch
+  (``PackedSequence`` is not implemented).
 """
 import math
+import sys
+import types
 
 import numpy as np
 
-from autograd import Tensor, cat, no_grad
+from autograd import Tensor, cat, no_grad, pad, stack
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters"]
@@ -100,3 +104,28 @@ def vector_to_parameters(vec, parameters):
             n = p._data.size
             p.copy_(vec._data[offset:offset + n].reshape(p._data.shape))
             offset += n
+
+
+def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    """Stack sequences of shapes ``(T_i, *)`` into ``(T_max, B, *)`` (``(B, T_max, *)`` with
+    ``batch_first``), padded with ``padding_value`` on ``padding_side``; differentiable."""
+    seqs = [s if isinstance(s, Tensor) else Tensor(np.asarray(s)) for s in sequences]
+    if not seqs:
+        raise RuntimeError("received an empty list of sequences")
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"Expected padding_side to be one of left or right, but got "
+                         f"{padding_side}.")
+    longest = max(s.shape[0] for s in seqs)
+    out = []
+    for s in seqs:
+        extra = longest - s.shape[0]
+        widths = [0, 0] * (s.ndim - 1) + ([extra, 0] if padding_side == "left" else [0, extra])
+        out.append(pad(s, widths, value=padding_value) if extra else s)
+    return stack(out, 0 if batch_first else 1)
+
+
+rnn = types.ModuleType(__name__ + ".rnn", "Sequence helpers (``torch.nn.utils.rnn``).")
+rnn.pad_sequence = pad_sequence
+rnn.__all__ = ["pad_sequence"]
+sys.modules[rnn.__name__] = rnn
+__all__ += ["pad_sequence", "rnn"]

@@ -231,3 +231,16 @@ def test_hooks_match_torch_semantics():
         m.register_forward_hook(lambda md, a, o, _l=log: _l.append("post0"), prepend=True)
         m(Tensor(np.ones((1, 2), np.float32)) if lib == "nd" else torch.ones(1, 2))
     assert calls["nd"] == calls["torch"]
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(batch_first=True, padding_value=-1.0),
+                                dict(padding_side="left")])
+def test_pad_sequence_matches_torch(kw):
+    torch = pytest.importorskip("torch")
+    arrays = [R.standard_normal((n, 3)) for n in (4, 1, 3)]
+    ours = nn.utils.rnn.pad_sequence([Tensor(a, requires_grad=True) for a in arrays], **kw)
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    theirs = torch.nn.utils.rnn.pad_sequence(ts, **kw)
+    np.testing.assert_array_equal(ours._data, theirs.detach().numpy())
+    from nn.utils.rnn import pad_sequence
+    assert pad_sequence is nn.utils.pad_sequence
