@@ -174,3 +174,11 @@ def test_worker_that_dies_is_reported():
             os._exit(3)
     with pytest.raises(RuntimeError, match="exited unexpectedly"):
         list(data.DataLoader(Dies(), batch_size=2, num_workers=1))
+
+
+def test_spawned_workers_give_the_same_batches():
+    kw = dict(batch_size=4, shuffle=True, seed=3)
+    single = _labels(data.DataLoader(_ds(), **kw))
+    spawned = _labels(data.DataLoader(_ds(), num_workers=2, multiprocessing_context="spawn",
+                                      **kw))
+    assert single == spawned
