@@ -444,8 +444,10 @@ class LBFGS(Optimizer):
 
                 def obj_func(x, t, d):
                     return self._directional_evaluate(closure, x, t, d)
-                loss, flat_grad, t, ls_func_evals = strong_wolfe(obj_func, x_init, t, d, loss,
-                                                                 flat_grad, gtd)
+                # at most the evaluations left in this step (as PyTorch 2.x)
+                loss, flat_grad, t, ls_func_evals = strong_wolfe(
+                    obj_func, x_init, t, d, loss, flat_grad, gtd,
+                    max_ls=max_eval - current_evals)
                 self._add_grad(t, d)
                 opt_cond = np.abs(flat_grad).max() <= tolerance_grad
             else:

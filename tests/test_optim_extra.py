@@ -122,6 +122,16 @@ def test_lbfgs_matches_torch(kw):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("kw", [dict(max_iter=1, lr=0.5), dict(max_iter=1, history_size=4,
+                                                                line_search_fn="strong_wolfe")])
+def test_lbfgs_50_single_iteration_steps_match_torch(kw):
+    pytest.importorskip("torch")
+    make = lambda o, p: o.LBFGS(p, **kw)  # noqa: E731
+    ours, _ = _run_nd(make, 50)
+    theirs = _run_torch(make, 50)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "RMSprop-centered-momentum", "Adamax",
                                   "NAdam", "RAdam"])
 def test_state_dict_round_trip_resumes_exactly(name):
