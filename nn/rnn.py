@@ -14,7 +14,8 @@ U(-1/√H, 1/√H). Gate order and equations are PyTorch's:
   n = tanh(W_in x + b_in + r·(W_hn h + b_hn));  h' = (1 - z)·n + z·h
 
 The input projection of every time step is one matrix product over the whole sequence;
-only ``h @ W_hhᵀ`` runs per step.
+only ``h @ W_hhᵀ`` runs per step. A ``PackedSequence`` (``nn.utils.rnn``) is accepted as
+input (and returned as output), as in PyTorch.
 """
 import importlib
 import math
@@ -28,6 +29,7 @@ from autograd import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .utils import PackedSequence
 
 _tensor_module = importlib.import_module("autograd.tensor")
 
@@ -141,6 +143,8 @@ class RNNBase(Module):
         return hx
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         x = input if isinstance(input, Tensor) else Tensor(input)
         self._check_input(x, hx)
         unbatched = x.ndim == 2
@@ -149,16 +153,7 @@ class RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         n = x.shape[1]
-        if self.mode == "LSTM":
-            if hx is None:
-                h0 = c0 = self._initial(None, n, x.dtype, unbatched)
-            else:
-                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                    raise RuntimeError("LSTM expects hx as a tuple (h_0, c_0)")
-                h0 = self._initial(hx[0], n, x.dtype, unbatched)
-                c0 = self._initial(hx[1], n, x.dtype, unbatched)
-        else:
-            h0, c0 = self._initial(hx, n, x.dtype, unbatched), None
+        h0, c0 = self._states(hx, n, x.dtype, unbatched)
         out, h_n, c_n = self._run(x, h0, c0)
         if unbatched:
             out, h_n = out.squeeze(1), h_n.squeeze(1)
@@ -167,9 +162,51 @@ class RNNBase(Module):
             out = out.transpose(0, 1)
         return out, ((h_n, c_n) if self.mode == "LSTM" else h_n)
 
-    def _run(self, x, h0, c0):
+    def _states(self, hx, n, dtype, unbatched):
+        """(h_0, c_0): given or zeros (c_0 None except for LSTM)."""
+        if self.mode != "LSTM":
+            return self._initial(hx, n, dtype, unbatched), None
+        if hx is None:
+            h0 = self._initial(None, n, dtype, unbatched)
+            return h0, h0
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            raise RuntimeError("LSTM expects hx as a tuple (h_0, c_0)")
+        return (self._initial(hx[0], n, dtype, unbatched),
+                self._initial(hx[1], n, dtype, unbatched))
+
+    def _forward_packed(self, packed, hx):
+        """A PackedSequence in, a PackedSequence out: the padded batch runs with each
+        sequence's state frozen past its end (the same numbers as stepping through the
+        packed batches), and h_n holds each sequence's state at its own last step."""
+        idx = packed._padded_index()
+        data = packed.data
+        if data.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.shape[-1]}")
+        zero = Tensor(np.zeros((1,) + tuple(data.shape[1:]), data.dtype))
+        x = autograd.cat([data, zero], 0)[np.where(idx < 0, data.shape[0], idx)]
+        n = x.shape[1]
+        order = packed.sorted_indices
+        if hx is not None and order is not None:
+            pick = np.asarray(order._data)
+            hx = tuple(h[:, pick] for h in hx) if isinstance(hx, (tuple, list)) else hx[:, pick]
+        h0, c0 = self._states(hx, n, x.dtype, False)
+        out, h_n, c_n = self._run(x, h0, c0, valid=idx >= 0)
+        out = out[np.nonzero(idx >= 0)]          # back to the packed order
+        if packed.unsorted_indices is not None:
+            back = np.asarray(packed.unsorted_indices._data)
+            h_n = h_n[:, back]
+            c_n = c_n[:, back] if c_n is not None else None
+        result = PackedSequence(out, packed.batch_sizes, packed.sorted_indices,
+                                packed.unsorted_indices)
+        return result, ((h_n, c_n) if self.mode == "LSTM" else h_n)
+
+    def _run(self, x, h0, c0, valid=None):
+        """All layers and directions over (L, N, features); ``valid`` (L, N) marks the real
+        steps of variable-length sequences (elsewhere the state is carried unchanged)."""
         dirs = 2 if self.bidirectional else 1
         length = x.shape[0]
+        keep = None if valid is None else valid[:, :, None]
         hs, cs = [], []
         layer_input = x
         for layer in range(self.num_layers):
@@ -182,7 +219,11 @@ class RNNBase(Module):
                 steps = [None] * length
                 order = range(length - 1, -1, -1) if d else range(length)
                 for t in order:
-                    h, c = _cell_step(self.mode, gx[t], h, c, w_hh, b_hh)
+                    h_new, c_new = _cell_step(self.mode, gx[t], h, c, w_hh, b_hh)
+                    if keep is not None:
+                        h_new = autograd.where(keep[t], h_new, h)
+                        c_new = autograd.where(keep[t], c_new, c) if c is not None else None
+                    h, c = h_new, c_new
                     steps[t] = h
                 outs.append(autograd.stack(steps, 0))
                 hs.append(h)

@@ -5,12 +5,13 @@
 * ``clip_grad_value_``: clamp every gradient element to ``[-clip_value, clip_value]``.
 * ``parameters_to_vector`` / ``vector_to_parameters``: one flat vector of all parameters
   (differentiable) and back (copied in place).
-* ``nn.utils.rnn.pad_sequence``: variable-length sequences padded into one batch
-  (``PackedSequence`` is not implemented).
+* ``nn.utils.rnn``: ``pad_sequence``, ``pack_padded_sequence`` / ``pad_packed_sequence`` /
+  ``pack_sequence`` and ``PackedSequence`` (which RNN, LSTM and GRU accept).
 """
 import math
 import sys
 import types
+from collections import namedtuple
 
 import numpy as np
 
@@ -124,8 +125,97 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return stack(out, 0 if batch_first else 1)
 
 
+class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices",
+                                                    "unsorted_indices"])):
+    """Variable-length sequences packed time step by time step (as PyTorch's): ``data`` holds
+    step 0 of every sequence, then step 1 of those still running, ...; ``batch_sizes[t]``
+    says how many sequences are still running at step t (sequences sorted by decreasing
+    length; ``sorted_indices`` / ``unsorted_indices`` map to and from the caller's order)."""
+
+    def _padded_index(self):
+        """(T, B) positions in ``data`` of each (step, sorted sequence), -1 past its end."""
+        sizes = np.asarray(self.batch_sizes._data)
+        idx = np.full((len(sizes), int(sizes[0]) if len(sizes) else 0), -1, np.int64)
+        offset = 0
+        for t, n in enumerate(sizes.tolist()):
+            idx[t, :n] = np.arange(offset, offset + n)
+            offset += n
+        return idx
+
+
+def _raw_lengths(lengths):
+    arr = np.asarray(getattr(lengths, "_data", lengths))
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise RuntimeError("lengths must be a 1-D sequence of integers")
+    return arr.astype(np.int64)
+
+
+def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    """Pack a padded batch ``(T, B, *)`` (``(B, T, *)`` if ``batch_first``) of sequences with
+    the given lengths."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    lengths = _raw_lengths(lengths)
+    if batch_first:
+        x = x.transpose(0, 1)
+    if len(lengths) != x.shape[1]:
+        raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
+                           f"{len(lengths)} (batch_size={x.shape[1]})")
+    if lengths.size and lengths.min() <= 0:
+        raise RuntimeError("Length of all samples has to be greater than 0, but found an "
+                           "element in 'lengths' that is <= 0")
+    if enforce_sorted:
+        if (np.diff(lengths) > 0).any():
+            raise RuntimeError("`lengths` array must be sorted in decreasing order when "
+                               "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
+                               "to pack_padded_sequence and/or pack_sequence to sidestep this "
+                               "requirement if you do not need ONNX exportability.")
+        sorted_idx = unsorted_idx = None
+        order = np.arange(len(lengths))
+    else:
+        order = np.argsort(-lengths, kind="stable")
+        sorted_idx, unsorted_idx = Tensor(order), Tensor(np.argsort(order, kind="stable"))
+    lengths = lengths[order]
+    if lengths.size and lengths[0] > x.shape[0]:
+        raise RuntimeError(f"lengths {lengths[0]} exceed the padded length {x.shape[0]}")
+    batch_sizes = (lengths[None, :] > np.arange(int(lengths[0]))[:, None]).sum(1)
+    steps, seqs = np.nonzero(np.arange(int(lengths[0]))[:, None] < lengths[None, :])
+    data = x[steps, order[seqs]]
+    return PackedSequence(data, Tensor(batch_sizes.astype(np.int64)), sorted_idx, unsorted_idx)
+
+
+def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    """The inverse of ``pack_padded_sequence``: ``(padded, lengths)`` in the caller's order."""
+    data = sequence.data
+    idx = sequence._padded_index()
+    steps = idx.shape[0]
+    if total_length is not None:
+        if total_length < steps:
+            raise ValueError(f"Expected total_length to be at least the length of the longest "
+                             f"sequence in input, but got total_length={total_length} and max "
+                             f"sequence length being {steps}")
+        idx = np.concatenate([idx, np.full((total_length - steps, idx.shape[1]), -1)], 0)
+    fill = Tensor(np.full((1,) + tuple(data.shape[1:]), padding_value, data.dtype))
+    padded = cat([data, fill], 0)[np.where(idx < 0, data.shape[0], idx)]
+    lengths = (idx >= 0).sum(0)
+    if sequence.unsorted_indices is not None:
+        order = np.asarray(sequence.unsorted_indices._data)
+        padded, lengths = padded[:, order], lengths[order]
+    if batch_first:
+        padded = padded.transpose(0, 1)
+    return padded, Tensor(lengths.astype(np.int64))
+
+
+def pack_sequence(sequences, enforce_sorted=True):
+    """Pack a list of ``(T_i, *)`` sequences."""
+    lengths = [s.shape[0] for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
 rnn = types.ModuleType(__name__ + ".rnn", "Sequence helpers (``torch.nn.utils.rnn``).")
-rnn.pad_sequence = pad_sequence
-rnn.__all__ = ["pad_sequence"]
+for _name in ("pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
+              "pack_sequence"):
+    setattr(rnn, _name, globals()[_name])
+rnn.__all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence",
+               "pad_packed_sequence", "pack_sequence"]
 sys.modules[rnn.__name__] = rnn
-__all__ += ["pad_sequence", "rnn"]
+__all__ += rnn.__all__ + ["rnn"]

@@ -233,3 +233,44 @@ def test_instance_norm_running_stats_match_torch():
     nd.eval()
     th.eval()
     _check(nd, th, [x])
+
+
+@pytest.mark.parametrize("kind, kw", [("LSTM", dict(num_layers=2, bidirectional=True)),
+                                      ("GRU", dict(batch_first=True)),
+                                      ("RNN", dict(bidirectional=True))])
+def test_packed_sequences_match_torch(kind, kw):
+    torch = pytest.importorskip("torch")
+    import nn.utils.rnn as U
+    TU = torch.nn.utils.rnn
+    nd, th = _torch_pair(lambda m: getattr(m, kind)(3, 4, **kw),
+                         lambda m: getattr(m, kind)(3, 4, **kw))
+    bf = kw.get("batch_first", False)
+    x = R.standard_normal((3, 5, 3) if bf else (5, 3, 3))
+    lengths = [2, 5, 3]
+    dirs = 2 if kw.get("bidirectional") else 1
+    h0 = R.standard_normal((kw.get("num_layers", 1) * dirs, 3, 4))
+
+    def call(mod, xx, hh):
+        pack = (U if mod is nd else TU).pack_padded_sequence(xx, lengths, batch_first=bf,
+                                                             enforce_sorted=False)
+        state = (hh, hh * 0.5) if kind == "LSTM" else hh
+        out, h = mod(pack, state)
+        padded, lens = (U if mod is nd else TU).pad_packed_sequence(out, batch_first=bf)
+        return padded, h
+    _check(nd, th, [x, h0], call=call)
+
+
+def test_pack_utilities_match_torch():
+    torch = pytest.importorskip("torch")
+    import nn.utils.rnn as U
+    seqs = [R.standard_normal((n, 2)) for n in (4, 4, 2, 1)]
+    ours = U.pack_sequence([Tensor(s) for s in seqs])
+    theirs = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs])
+    np.testing.assert_array_equal(ours.data._data, theirs.data.numpy())
+    np.testing.assert_array_equal(ours.batch_sizes._data, theirs.batch_sizes.numpy())
+    padded, lengths = U.pad_packed_sequence(ours, total_length=6, padding_value=-1.0)
+    tp, tl = torch.nn.utils.rnn.pad_packed_sequence(theirs, total_length=6, padding_value=-1.0)
+    np.testing.assert_array_equal(padded._data, tp.numpy())
+    np.testing.assert_array_equal(lengths._data, tl.numpy())
+    with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
+        U.pack_padded_sequence(Tensor(np.zeros((3, 2, 1))), [1, 3])
