@@ -62,7 +62,7 @@ from .activation import (GELU, SiLU, ELU, SELU, CELU, ReLU6, Hardtanh, Hardswish
 from .loss import (HuberLoss, SmoothL1Loss, KLDivLoss, PoissonNLLLoss,  # noqa: E402
                    GaussianNLLLoss, CosineEmbeddingLoss, MarginRankingLoss, HingeEmbeddingLoss,
                    TripletMarginLoss, MultiMarginLoss, SoftMarginLoss, MultiLabelSoftMarginLoss,
-                   MultiLabelMarginLoss, BCELoss)
+                   MultiLabelMarginLoss, BCELoss, CTCLoss)
 from .normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d,  # noqa: E402
                             InstanceNorm3d, LocalResponseNorm)
 from .layers_extra import (Embedding, Upsample, UpsamplingNearest2d,  # noqa: E402

@@ -274,3 +274,86 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         loss = loss.reshape(())
     return _reduce(loss, reduction)
 
+
+
+_NEG = -1e30   # "log 0" for CTC's unreachable states: finite, so no NaN gradients
+
+
+def _ctc_targets(targets, target_lengths, n):
+    t = np.asarray(getattr(targets, "_data", targets))
+    lens = np.asarray(getattr(target_lengths, "_data", target_lengths), dtype=np.int64)
+    lens = np.broadcast_to(lens, (n,)) if lens.ndim == 0 else lens
+    if t.ndim == 2:
+        return t.astype(np.int64), lens
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])     # concatenated 1-D form
+    s = int(lens.max()) if n else 0
+    padded = np.zeros((n, s), np.int64)
+    for i in range(n):
+        padded[i, :lens[i]] = t[starts[i]:starts[i] + lens[i]]
+    return padded, lens
+
+
+def _softmax_term(lp, ilen):
+    """Zero in value, exp(log_probs) in gradient over each sequence's time steps: PyTorch's
+    CTC backward returns the gradient with respect to the logits under the log_softmax
+    (``exp(lp) - γ``), not with respect to ``log_probs`` (``-γ``). Both give the same gradient
+    once it has gone back through ``log_softmax`` (Σ_c γ = Σ_c exp(lp) = 1)."""
+    steps = (np.arange(lp.shape[0])[:, None] < ilen[None, :])[:, :, None]
+    e = lp.exp() * Tensor(steps.astype(lp.dtype))
+    return (e - e.detach()).sum((0, 2))
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """Connectionist temporal classification: -log Σ over the alignments of each target
+    (blanks between and around its labels, repeats merged) of Π log_probs, by the forward
+    (alpha) recursion over time; ``log_probs`` is (T, N, C) (or (T, C)), ``targets`` (N, S)
+    or concatenated. ``'mean'`` divides each loss by its target length, then averages."""
+    reduction = _reduction(reduction, None, None, "ctc_loss")
+    lp = _tensor(log_probs)
+    unbatched = lp.ndim == 2
+    if unbatched:
+        lp = lp.unsqueeze(1)
+    T, n, _ = lp.shape
+    tg, tlen = _ctc_targets(targets, target_lengths, n)
+    if unbatched and tg.ndim == 2 and tg.shape[0] != 1:
+        tg = tg.reshape(1, -1)
+    ilen = np.asarray(getattr(input_lengths, "_data", input_lengths), dtype=np.int64)
+    ilen = np.broadcast_to(ilen, (n,)) if ilen.ndim == 0 else ilen
+    S = 2 * tg.shape[1] + 1
+    ext = np.full((n, S), blank, np.int64)
+    ext[:, 1::2] = tg
+    skip = np.zeros((n, S), bool)                  # s may come from s - 2
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    lp_ext = lp[:, np.arange(n)[:, None], ext]     # (T, N, S)
+    neg = Tensor(np.full((n, 1), _NEG, lp.dtype))
+    init = np.full((n, S), _NEG, lp.dtype)
+    init[:, :2] = 0
+    start = np.zeros((n, S), bool)
+    start[:, :2] = True
+    alpha = where(start, lp_ext[0], Tensor(init))
+    skip_t = Tensor(np.where(skip, 0.0, _NEG).astype(lp.dtype))
+    from autograd import cat, stack
+    for t in range(1, T):
+        prev1 = cat([neg, alpha[:, :-1]], 1)
+        prev2 = cat([neg, neg, alpha[:, :-2]], 1) + skip_t
+        new = stack([alpha, prev1, prev2], 0).logsumexp(0) + lp_ext[t]
+        alpha = where((t < ilen)[:, None], new, alpha)
+    rows = np.arange(n)
+    last = alpha[rows, 2 * tlen]
+    before = alpha[rows, np.maximum(2 * tlen - 1, 0)]
+    before = where(tlen > 0, before, Tensor(np.full(n, _NEG, lp.dtype)))
+    loglik = stack([last, before], 0).logsumexp(0)
+    infeasible = loglik._data < _NEG / 2
+    loss = -loglik + _softmax_term(lp, ilen)
+    if infeasible.any():
+        fill = 0.0 if zero_infinity else np.inf
+        loss = where(infeasible, Tensor(np.full(n, fill, lp.dtype)), loss)
+    if unbatched:
+        loss = loss.reshape(())
+    if reduction == "mean":
+        return (loss / Tensor(np.maximum(tlen, 1).astype(lp.dtype))).mean()
+    return _reduce(loss, reduction)
+
+
+__all__.append("ctc_loss")

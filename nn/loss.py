@@ -225,7 +225,19 @@ class BCELoss(_WeightedLoss):
                                       reduction=self.reduction)
 
 
-__all__ += ["HuberLoss", "SmoothL1Loss", "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss",
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss (``F.ctc_loss``)."""
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
+
+
+__all__ += ["CTCLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss",
             "CosineEmbeddingLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
             "TripletMarginLoss", "MultiMarginLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
             "MultiLabelMarginLoss", "BCELoss"]

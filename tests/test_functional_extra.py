@@ -47,6 +47,11 @@ class NoGrad:
         self.array = array
 
 
+def logp(*shape):
+    x = R.standard_normal(shape)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
 def kinks(*values):
     return np.array(values, dtype=np.float64)
 
@@ -131,6 +136,15 @@ CASES = [
     ("multilabel_soft_margin_loss", [rn(5, 4), ints(2, 5, 4).astype(float)], {}),
     ("multilabel_margin_loss", [rn(3, 4), np.array([[3, 0, -1, 1], [1, 2, 3, -1],
                                                     [0, -1, 2, 2]])], {}),
+    ("ctc_loss", [logp(12, 3, 5), ints(4, 3, 4) + 1, np.array([12, 10, 7]),
+                  np.array([4, 2, 3])], {}),
+    ("ctc_loss", [logp(9, 2, 4), np.array([1, 1, 2, 3, 3]), np.array([9, 8]),
+                  np.array([3, 2])], dict(reduction="sum")),
+    ("ctc_loss", [logp(6, 2, 4), np.array([[1, 2, 1, 2, 1], [2, 2, 2, 3, 3]]),
+                  np.array([6, 6]), np.array([5, 2])], dict(reduction="none",
+                                                            zero_infinity=True)),
+    ("ctc_loss", [logp(7, 4), np.array([2, 1]), np.array(7), np.array(2)],
+     dict(blank=3)),
     ("scaled_dot_product_attention", [rn(2, 3, 5, 4), rn(2, 3, 6, 4), rn(2, 3, 6, 2)], {}),
     ("scaled_dot_product_attention", [rn(2, 5, 4), rn(2, 5, 4), rn(2, 5, 3)],
      dict(is_causal=True)),
@@ -350,6 +364,7 @@ LOSS_MODULES = [
     ("MarginRankingLoss", dict(margin=0.1), 3), ("CosineEmbeddingLoss", dict(margin=0.2), 3),
     ("TripletMarginLoss", dict(margin=0.5, p=1.0), 3), ("HingeEmbeddingLoss", {}, 2),
     ("MultiMarginLoss", dict(margin=0.7), 2), ("BCELoss", {}, 2),
+    ("CTCLoss", dict(blank=0), 4),
 ]
 
 
@@ -357,7 +372,9 @@ LOSS_MODULES = [
 def test_loss_modules_match_torch(name, kw, n):
     torch = pytest.importorskip("torch")
     x = R.uniform(0.05, 0.95, (4, 3))
-    if name == "MultiMarginLoss":
+    if name == "CTCLoss":
+        args = [logp(8, 2, 4), np.array([[1, 2], [3, 3]]), np.array([8, 6]), np.array([2, 2])]
+    elif name == "MultiMarginLoss":
         args = [x, np.array([0, 2, 1, 2])]
     elif name in ("MarginRankingLoss",):
         args = [rn(4), rn(4), signs(4)]
