@@ -71,4 +71,6 @@ from .layers_extra import (Embedding, Upsample, UpsamplingNearest2d,  # noqa: E4
                            CosineSimilarity, PairwiseDistance)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: E402
 from .attention import MultiheadAttention  # noqa: E402
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,  # noqa: E402
+                          TransformerEncoderLayer, TransformerDecoderLayer)
 from . import utils  # noqa: E402

@@ -274,3 +274,51 @@ def test_pack_utilities_match_torch():
     np.testing.assert_array_equal(lengths._data, tl.numpy())
     with pytest.raises(RuntimeError, match="must be sorted in decreasing order"):
         U.pack_padded_sequence(Tensor(np.zeros((3, 2, 1))), [1, 3])
+
+
+TRANSFORMERS = [
+    ("TransformerEncoderLayer", dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0)),
+    ("TransformerEncoderLayer", dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0,
+                                     norm_first=True, batch_first=True, activation="gelu")),
+    ("TransformerDecoderLayer", dict(d_model=8, nhead=4, dim_feedforward=12, dropout=0.0)),
+    ("TransformerDecoderLayer", dict(d_model=8, nhead=2, dim_feedforward=12, dropout=0.0,
+                                     norm_first=True)),
+    ("Transformer", dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1,
+                         dim_feedforward=16, dropout=0.0)),
+]
+
+
+@pytest.mark.parametrize("name, kw", TRANSFORMERS, ids=[f"{n}-{i}" for i, (n, _) in
+                                                          enumerate(TRANSFORMERS)])
+def test_transformer_layers_match_torch(name, kw):
+    torch = pytest.importorskip("torch")
+    nd, th = _torch_pair(lambda m: getattr(m, name)(**kw), lambda m: getattr(m, name)(**kw))
+    src = R.standard_normal((2, 5, 8) if kw.get("batch_first") else (5, 2, 8))
+    tgt = R.standard_normal((4, 2, 8))
+    causal = nn.Transformer.generate_square_subsequent_mask(4, dtype=np.float64)
+    np.testing.assert_array_equal(
+        causal._data, torch.nn.Transformer.generate_square_subsequent_mask(
+            4, dtype=torch.float64).numpy())
+    pad = np.array([[False] * 4 + [True], [False] * 5])
+    if name == "TransformerEncoderLayer":
+        def call(m, s):
+            kpm = (Tensor(pad) if m is nd else torch.tensor(pad))
+            return m(s, src_key_padding_mask=kpm)
+        _check(nd, th, [src], call=call)
+    else:
+        def call(m, s, t):
+            mask = causal if m is nd else torch.tensor(causal._data)
+            if name == "Transformer":
+                return m(s, t, tgt_mask=mask)
+            return m(t, s, tgt_mask=mask)
+        _check(nd, th, [src, tgt], call=call)
+
+
+def test_transformer_encoder_keys_match_torch():
+    torch = pytest.importorskip("torch")
+    layer = nn.TransformerEncoderLayer(8, 2, 16)
+    enc = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8))
+    t_enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16), 2,
+                                        norm=torch.nn.LayerNorm(8), enable_nested_tensor=False)
+    assert list(enc.state_dict()) == list(t_enc.state_dict())
+    assert enc.layers[0].linear1.weight is not enc.layers[1].linear1.weight
