@@ -1,13 +1,18 @@
 """ndgrad's neural-network library, in the style of ``torch.nn``.
 
-* ``Module``, ``Parameter`` and the containers ``Sequential``, ``ModuleList``, ``ModuleDict``
-  (module.py)
-* layers: ``Linear``, ``Conv1d``, ``Conv2d``, ``ConvTranspose2d``, pooling, batch norm,
-  dropout, activations, losses (linear.py, conv.py, pooling.py, normalization.py,
-  dropout.py, activation.py, loss.py), all calling ``nn.functional``
-* ``nn.init`` (weight initialisation), ``nn.optim`` (optimizers and LR schedulers),
+* ``Module``, ``Parameter`` and the containers ``Sequential``, ``ModuleList``, ``ModuleDict``,
+  ``ParameterList``, ``ParameterDict`` (module.py)
+* layers: ``Linear``, ``Conv1d``, ``Conv2d``, ``ConvTranspose2d``, pooling, batch/group/
+  instance norm, dropout, activations, losses (linear.py, conv.py, pooling.py,
+  normalization.py, dropout.py, activation.py, loss.py), ``Embedding``, ``Upsample``, ...
+  (layers_extra.py), ``RNN``/``LSTM``/``GRU`` (rnn.py), ``MultiheadAttention``
+  (attention.py), ``Transformer`` (transformer.py), all calling ``nn.functional``
+  (functional.py, with functional_act.py, functional_loss.py, functional_resize.py)
+* ``nn.init`` (weight initialisation), ``nn.optim`` (optimizers and LR schedulers; more in
+  optimizers.py and lr_scheduler.py), ``nn.utils`` (gradient clipping, ``utils.rnn``),
   ``nn.save`` / ``nn.load`` (state dicts as safetensors), data utilities (``Dataset``,
-  ``TensorDataset``, ``DataLoader``, MNIST loaders; nn/data.py)
+  ``TensorDataset``, ``DataLoader``, samplers, MNIST loaders; data.py, dataloader.py,
+  samplers.py)
 """
 import os as _os
 
