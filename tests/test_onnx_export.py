@@ -331,3 +331,31 @@ def test_integer_comparisons_with_floats(tmp_path):
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         None, {"input": x})[0]
     np.testing.assert_array_equal(got, Count()(Tensor(x))._data)
+
+
+class _Block(nn.Module):
+    """Self-attention + LayerNorm + GELU feed-forward: reshapes that merge the batch with
+    the heads (N·heads), which the exporter finds by tracing at two batch sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.ln = nn.LayerNorm(8)
+        self.ff = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 8))
+
+    def forward(self, x):
+        a, _ = self.attn(x, x, x, need_weights=False)
+        h = self.ln(x + a)
+        return h + self.ff(h)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (_Block, (5, 8)),
+    (lambda: nn.Sequential(nn.GroupNorm(2, 4), nn.PixelShuffle(2)), (4, 3, 3)),
+], ids=["attention-block", "groupnorm-pixelshuffle"])
+def test_batch_dependent_reshapes(tmp_path, make, shape):
+    if not all(hasattr(nn, n) for n in ("MultiheadAttention", "GroupNorm", "PixelShuffle")):
+        pytest.skip("layer not available")
+    autograd.manual_seed(0)
+    proto = _export_and_compare(make(), shape, tmp_path, batches=(3, 4, 7))
+    assert "Reshape" in _ops(proto)

@@ -7,7 +7,9 @@ op: each ``Function.apply`` becomes standard ONNX operators (``_ops.py``), and t
 ``Gemm``, ``MaxPool``, ``AveragePool``, ``BatchNormalization``, ...; ``_composites.py``).
 Dropout in eval mode returns its input and disappears. Parameters and buffers become
 initializers named as in the state dict; other constants get generated names.
-``dynamic_axes={"input": {0: "batch"}}`` makes the batch dimension symbolic. The file is
+``dynamic_axes={"input": {0: "batch"}}`` makes the batch dimension symbolic: the model
+is then traced a second time at batch + 1, and the Reshape/Expand shapes that differ
+between the two runs are computed from the input's batch size in the graph. The file is
 written with the ``onnx`` package (``pip install ndgrad[onnx]``) and checked with
 ``onnx.checker``; ONNX Runtime runs it::
 
@@ -260,24 +262,19 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     batch_dims = [(t._data.shape[0], axes[0]) for t, axes in zip(inputs, in_axes) if 0 in axes]
 
     state = model.state_dict(keep_vars=True) if hasattr(model, "state_dict") else {}
-    g = GraphBuilder(opset, {id(t): n for n, t in state.items()},
-                     batch=batch_dims[0][0] if batch_dims else None)
-    traced = []
-    for name, t in zip(input_names, inputs):
-        g.used.add(name)
-        leaf = Tensor(t._data, requires_grad=t._data.dtype.kind == "f")  # record every op
-        g.bind(leaf, name)
-        traced.append(leaf)
-
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
-    try:
-        with _tracing(_Tracer(g)):
-            outputs = _as_list(model(*traced))
-    finally:
-        if hasattr(model, "train"):
-            model.train(was_training)
+    param_names = {id(t): n for n, t in state.items()}
+    g = GraphBuilder(opset, param_names, batch=batch_dims[0][0] if batch_dims else None)
+    if batch_dims:
+        g.batch_input = next(n for n, a in zip(input_names, in_axes) if 0 in a)
+        g.batch_axis = 0
+        # A first run at batch + 1 tells which shapes depend on the batch size.
+        grown = [Tensor(np.concatenate([t._data, t._data[:1]])) if 0 in a else t
+                 for t, a in zip(inputs, in_axes)]
+        probe = GraphBuilder(opset, param_names, batch=g.batch + 1)
+        probe.batch_input, probe.batch_axis = g.batch_input, 0
+        _run_traced(model, grown, input_names, probe)
+        g.alt_shapes = probe.shape_log
+    outputs = _run_traced(model, inputs, input_names, g)
 
     output_names = list(output_names or (["output"] if len(outputs) == 1 else
                                          [f"output_{i}" for i in range(len(outputs))]))
@@ -318,6 +315,26 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         print(helper.printable_graph(proto.graph))
     onnx.save(proto, f)
     return proto
+
+
+def _run_traced(model, inputs, input_names, g):
+    """Run ``model`` in eval mode on ``inputs`` (bound to ``input_names``), recording into
+    ``g``; the model's mode is restored. Returns its outputs as a list."""
+    traced = []
+    for name, t in zip(input_names, inputs):
+        g.used.add(name)
+        leaf = Tensor(t._data, requires_grad=t._data.dtype.kind == "f")  # record every op
+        g.bind(leaf, name)
+        traced.append(leaf)
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with _tracing(_Tracer(g)):
+            return _as_list(model(*traced))
+    finally:
+        if hasattr(model, "train"):
+            model.train(was_training)
 
 
 def _fold_output_identities(g, output_names, input_names):

@@ -22,6 +22,9 @@ class GraphBuilder:
         self.used = set()
         self.scope = None                   # module creating the current node (for names)
         self.batch_shaped = []              # constants whose first dim is the traced batch
+        self.shape_log = []                 # every Reshape/Expand target, in trace order
+        self.alt_shapes = None              # the same from a trace at batch + 1
+        self.batch_input = self.batch_axis = self.batch_name = None
 
     # ----------------------------------------------------------------- names
     def fresh(self, hint):
@@ -97,16 +100,47 @@ class GraphBuilder:
             return self.node(op_type, [x, self.ints(axes, "axes")], keepdims=int(keepdims))
         return self.node(op_type, [x], axes=axes, keepdims=int(keepdims))
 
-    def dynamic_shape(self, in_shape, out_shape):
-        """A Reshape target for ``out_shape`` that keeps a dynamic batch dimension."""
-        target = list(out_shape)
-        if self.batch is None or not in_shape or in_shape[0] != self.batch:
-            return target
-        if target and target[0] == self.batch:
-            target[0] = 0  # ONNX Reshape: 0 copies the input's dimension
-        elif target.count(self.batch) == 1 and -1 not in target:
-            target[target.index(self.batch)] = -1
-        return target
+    # ----------------------------------------------------------------- dynamic shapes
+    # With a symbolic batch, the model is traced twice, at batch sizes B and B + 1. The
+    # shapes that Reshape/Expand receive are logged in order in both runs; a dimension
+    # that differs is batch-dependent, k·batch (k = its difference). In the graph it is
+    # -1 (Reshape, when it is the only one) or computed from the input's batch dimension.
+    def shape_input(self, out_shape, op):
+        """The value name of a Reshape/Expand shape input for ``out_shape``."""
+        target = [int(d) for d in out_shape]
+        self.shape_log.append(list(target))
+        if self.batch is None:
+            return self.ints(target)
+        factors = self._batch_factors(target)
+        dependent = [i for i, k in enumerate(factors) if k]
+        if not dependent:
+            return self.ints(target)
+        if op == "Reshape" and len(dependent) == 1:
+            target[dependent[0]] = -1  # inferred from the element count
+            return self.ints(target)
+        parts = []
+        for d, k in zip(target, factors):
+            parts.append(self.node("Mul", [self.batch_value(), self.ints([k], "factor")]) if k
+                         else self.ints([d]))
+        return self.node("Concat", parts, axis=0)
+
+    def _batch_factors(self, target):
+        """Per dimension: k if it is k·batch (seen by comparing the two traces), else 0."""
+        i = len(self.shape_log) - 1
+        if self.alt_shapes is None or i >= len(self.alt_shapes) or \
+                len(self.alt_shapes[i]) != len(target):
+            # no second trace to compare with: a dimension equal to the batch size is it
+            return [1 if d == self.batch else 0 for d in target]
+        return [b - a if b != a and a == (b - a) * self.batch else 0
+                for a, b in zip(target, self.alt_shapes[i])]
+
+    def batch_value(self):
+        """A 1-element int64 value: the batch size of the graph's (first dynamic) input."""
+        if self.batch_name is None:
+            shape = self.node("Shape", [self.batch_input])
+            self.batch_name = self.node("Gather", [shape, self.ints([self.batch_axis], "axis")],
+                                        axis=0)
+        return self.batch_name
 
     def prune(self, outputs):
         """Drop nodes (and initializers) that no output depends on."""

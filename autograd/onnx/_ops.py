@@ -112,18 +112,12 @@ def _log_softmax(g, args, attrs, out):
 
 @_register("Reshape")
 def _reshape(g, args, attrs, out):
-    x = args[0]
-    target = g.dynamic_shape(x._data.shape, out._data.shape)
-    return g.node("Reshape", [g.name_of(x), g.ints(target)])
+    return g.node("Reshape", [g.name_of(args[0]), g.shape_input(out._data.shape, "Reshape")])
 
 
 @_register("Expand")
 def _expand(g, args, attrs, out):
-    shape = list(out._data.shape)
-    if g.batch is not None and shape and shape[0] == g.batch and args[0]._data.shape[:1] == (
-            g.batch,):
-        shape[0] = 1  # Expand broadcasts both ways: 1 keeps the input's batch size
-    return g.node("Expand", [g.name_of(args[0]), g.ints(shape)])
+    return g.node("Expand", [g.name_of(args[0]), g.shape_input(out._data.shape, "Expand")])
 
 
 @_register("SumToShape")
@@ -133,7 +127,7 @@ def _sum_to_shape(g, args, attrs, out):
     axes = list(range(lead)) + [i + lead for i, s in enumerate(shape)
                                 if s == 1 and x._data.shape[i + lead] != 1]
     summed = g.reduce("ReduceSum", g.name_of(x), axes, True)
-    return g.node("Reshape", [summed, g.ints(shape)])
+    return g.node("Reshape", [summed, g.shape_input(shape, "Reshape")])
 
 
 @_register("Permute")

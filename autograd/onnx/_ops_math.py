@@ -126,8 +126,8 @@ def _repeat(g, args, attrs, out):
     x, reps = args[0], list(attrs["reps"])
     name = g.name_of(x)
     if len(reps) > x._data.ndim:
-        name = g.node("Reshape", [name, g.ints([1] * (len(reps) - x._data.ndim)
-                                              + list(x._data.shape))])
+        shape = [1] * (len(reps) - x._data.ndim) + list(x._data.shape)
+        name = g.node("Reshape", [name, g.shape_input(shape, "Reshape")])
     return g.node("Tile", [name, g.ints(reps, "repeats")])
 
 
