@@ -87,3 +87,33 @@ def run_both(fn, specs, grad=True, rtol=1e-7, atol=1e-9, seed=0, check_dtype=Tru
 def const(lib, array):
     """A constant (index, mask) as a tensor of ``lib``."""
     return lib.tensor(np.asarray(array))
+
+
+def gradcheck_row(data, fn, specs):
+    """Property-based gradient check of one table row: float inputs drawn by hypothesis
+    (``autograd.testing.tensors``: the spec's shape and range, distinct values so that
+    order statistics have no ties), fixed arrays used as they are; rows without a float
+    input or a differentiable output are skipped."""
+    from autograd.testing import gradcheck, tensors
+    inputs = []
+    for spec in specs:
+        if isinstance(spec, np.ndarray):
+            inputs.append(Tensor(spec.copy(), requires_grad=spec.dtype.kind == "f"))
+            continue
+        spec = dict(shape=spec) if isinstance(spec, tuple) else spec
+        dtype = np.dtype(spec.get("dtype", "float64"))
+        if dtype.kind != "f":
+            inputs.append(Tensor(arrays([spec])[0]))
+            continue
+        inputs.append(data.draw(tensors(shape=spec["shape"], dtype=dtype,
+                                        min_value=spec.get("low", -2.0),
+                                        max_value=spec.get("high", 2.0), distinct=0.01,
+                                        away_from=spec.get("away_from", (0.0,)))))
+    if not any(t.requires_grad for t in inputs) or any(t.dtype != np.float64 for t in inputs
+                                                       if t.requires_grad):
+        return
+    out = _flat(fn(A, *inputs))
+    if not any(isinstance(o, Tensor) and o.requires_grad for o in out):
+        return
+    assert gradcheck(lambda *t: tuple(o for o in _flat(fn(A, *t))
+                                      if isinstance(o, Tensor) and o.dtype.kind == "f"), inputs)
