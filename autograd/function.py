@@ -255,8 +255,31 @@ class Function:
         raise NotImplementedError("Function is abstract: subclasses must implement backward")
 
     @classmethod
+    def _apply_unrecorded(cls, args, attrs):
+        out_type = None
+        raw = []
+        for a in args:
+            if isinstance(a, Variable):
+                raw.append(a._data)
+                if out_type is None:
+                    out_type = a._result_type
+            else:
+                raw.append(a)
+        if out_type is None:
+            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input")
+        try:
+            return out_type._make(cls.forward(_NoGradContext(), *raw, **attrs), None)
+        except ValueError as e:
+            message = _restated(cls, raw, e)
+            if message is None:
+                raise
+            raise RuntimeError(message) from None
+
+    @classmethod
     def apply(cls, *args, **attrs):
         """Run forward on raw data; record a node if any input requires grad."""
+        if not grad_mode._enabled:  # nothing is recorded (e.g. inside backward): short path
+            return cls._apply_unrecorded(args, attrs)
         raw = []
         out_type = None
         record = False

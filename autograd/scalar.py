@@ -34,9 +34,8 @@ class Scalar(Variable):
     @classmethod
     def _make(cls, data, grad_fn):
         s = object.__new__(cls)
-        s._data = float(data)
-        s.grad = None
-        s.grad_fn = grad_fn
+        s._data = data if type(data) is float else float(data)
+        s.grad_fn = grad_fn  # .grad stays unset (reads as None): one store fewer per node
         s._requires_grad = False
         return s
 
@@ -114,7 +113,10 @@ class Scalar(Variable):
     # ``create_graph=True`` it is a Scalar in the graph, for higher derivatives.
     @property
     def grad(self):
-        return _GRAD_SLOT.__get__(self, Scalar)
+        try:
+            return _GRAD_SLOT.__get__(self, Scalar)
+        except AttributeError:  # never assigned (op results: see _make)
+            return None
 
     @grad.setter
     def grad(self, value):
