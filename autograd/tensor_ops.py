@@ -45,9 +45,10 @@ def _check_gather_index(x, dim, index, op):
         raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions "
                            f"as input tensor (input {x.shape}, index {index.shape})")
     n = x.shape[dim] if x.ndim else 1
-    if index.size and (index.min() < -n or index.max() >= n):
-        raise RuntimeError(f"{op}(): index {int(index.max()) if index.max() >= n else int(index.min())} "
-                           f"is out of bounds for dimension {dim} with size {n}")
+    if index.size and (index.min() < 0 or index.max() >= n):  # no wrap-around, as PyTorch
+        bad = int(index.max()) if index.max() >= n else int(index.min())
+        raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {dim} with "
+                           f"size {n}")
     for d in range(x.ndim):
         if d != dim and index.shape[d] > x.shape[d]:
             raise RuntimeError(f"{op}(): Size does not match at dimension {d}: index "
@@ -338,6 +339,11 @@ class TensorOps(ReduceLinalgOps):
     def index_select(self, dim, index):
         index = _index_array(index, "index_select").reshape(-1)
         d = _dim(dim, self.ndim, "index_select")
+        n = self.shape[d] if self.ndim else 1
+        if index.size and (index.min() < 0 or index.max() >= n):
+            bad = int(index.max()) if index.max() >= n else int(index.min())
+            raise RuntimeError(f"index_select(): index {bad} is out of range for dimension "
+                               f"{dim} of size {n} (input {self.shape})")
         return I.IndexSelect.apply(self, index=I.dim_index(self.ndim, d, index))
 
     def _scatter_args(self, dim, index, src, op):

@@ -171,6 +171,10 @@ def test_gather_errors_name_op_and_shapes():
         x.gather(1, np.array([[3]]))
     with pytest.raises(RuntimeError, match=r"gather\(\): Index tensor must have the same number"):
         x.gather(1, np.array([0]))
+    with pytest.raises(RuntimeError, match=r"gather\(\): index -1 is out of bounds"):
+        x.gather(1, np.array([[-1]]))  # NumPy would wrap around; PyTorch refuses
+    with pytest.raises(RuntimeError, match=r"index_select\(\): index 3 is out of range"):
+        x.index_select(1, np.array([3]))
     with pytest.raises(RuntimeError, match="Expected dtype int64 for index"):
         x.gather(1, np.array([[0.5]]))
 
