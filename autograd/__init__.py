@@ -18,6 +18,7 @@ from .tensor import (Tensor, tensor, zeros, ones, empty, full, zeros_like, ones_
                      split, pad, _as_tensor, from_numpy, from_dlpack)
 from .scalar import Scalar
 from .factories import (Generator, default_generator, manual_seed, initial_seed, seed,  # noqa: F811
+                        get_rng_state, set_rng_state,
                         randn, rand, randint, randperm, normal, bernoulli, multinomial, linspace,
                         logspace, arange, full, eye, tril_indices, triu_indices, zeros_like,
                         ones_like, empty_like, full_like, rand_like, randn_like, randint_like)

@@ -75,6 +75,15 @@ def manual_seed(seed):
     return default_generator.manual_seed(seed)
 
 
+def get_rng_state():
+    """The default stream's state (a dict; ``set_rng_state`` restores it)."""
+    return dict(_T._rng().bit_generator.state)
+
+
+def set_rng_state(new_state):
+    _T._rng().bit_generator.state = new_state
+
+
 def initial_seed():
     return default_generator.initial_seed()
 

@@ -122,3 +122,10 @@ def test_generator_objects_work_with_nn_init():
     nn.init.normal_(a, generator=A.Generator().manual_seed(3))
     nn.init.normal_(b, generator=A.Generator().manual_seed(3))
     assert np.array_equal(a.numpy(), b.numpy()) and a.numpy().std() > 0
+
+
+def test_default_stream_state_round_trips():
+    state = A.get_rng_state()
+    x = A.randn(3)
+    A.set_rng_state(state)
+    assert np.array_equal(x.numpy(), A.randn(3).numpy())
