@@ -12,7 +12,7 @@ _METHODS = (
     "clone", "view_as", "reshape_as", "unflatten", "movedim", "moveaxis", "swapaxes",
     "swapdims", "diagonal", "diag", "diag_embed", "flip", "fliplr", "flipud", "roll", "rot90",
     "tril", "triu", "repeat_interleave", "tile", "narrow", "select", "unbind", "numel",
-    "nelement", "tensor_split", "diff",
+    "nelement", "tensor_split", "hsplit", "vsplit", "chunk", "diff",
     # indexing
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
     "index_fill", "index_copy", "masked_fill", "masked_select", "masked_scatter", "take",

@@ -295,6 +295,12 @@ class TensorOps(ReduceLinalgOps):
         return tuple(self[(slice(None),) * d + (slice(int(lo), int(max(lo, hi))),)]
                      for lo, hi in zip(bounds[:-1], bounds[1:]))
 
+    def hsplit(self, sections):
+        return self.tensor_split(sections, 1 if self.ndim > 1 else 0)
+
+    def vsplit(self, sections):
+        return self.tensor_split(sections, 0)
+
     def diff(self, n=1, dim=-1, prepend=None, append=None):
         """n-th forward difference along dim (``torch.diff``)."""
         from .tensor import cat

@@ -56,6 +56,8 @@ OPS = {
     "chunk_uneven": (lambda m, x: x.chunk(3, 1), [(2, 7)]),
     "split_sizes": (lambda m, x: m.split(x, [1, 3], 1), [S]),
     "tensor_split_sections": (lambda m, x: m.tensor_split(x, 3, dim=1), [(2, 7)]),
+    "hsplit_vsplit": (lambda m, x: m.hsplit(x, 2) + x.vsplit([1]), [(2, 4)]),
+    "chunk_functional": (lambda m, x: m.chunk(x, 2, dim=0), [(5, 2)]),
     "tensor_split_indices": (lambda m, x: x.tensor_split([1, 5, 9], 1), [(2, 7)]),
     "diff": (lambda m, x: m.diff(x), [S]), "diff_n2": (lambda m, x: x.diff(2, dim=0), [(5, 2)]),
     "diff_prepend": (lambda m, x, p: x.diff(dim=1, prepend=p), [S, (3, 1)]),
