@@ -5,6 +5,7 @@ All are index gathers (``x[..., idx]``, whose backward adds the gradient back at
 indices) combined with weights, one spatial dimension at a time:
 
 * nearest: ``src = min(floor(dst·scale), in - 1)`` (``nearest-exact``: ``floor((dst + ½)·scale)``)
+* bicubic: Keys' cubic convolution (A = -0.75) of the 4 neighbours of each source position
 * linear (per dimension; bilinear/trilinear apply it to each spatial dim in turn):
   ``src = dst·(in - 1)/(out - 1)`` with ``align_corners=True``, else
   ``max((dst + ½)·scale - ½, 0)``; ``out = x[i0]·(1 - λ) + x[i1]·λ`` with ``i0 = floor(src)``,
@@ -90,16 +91,43 @@ def _linear_axis(x, axis, n_out, factor, align_corners):
     return _take(x, axis, i0) * (1.0 - lam) + _take(x, axis, i1) * lam
 
 
+def _cubic_weights(t, a=-0.75):
+    """Keys' cubic convolution weights of the 4 neighbours at offsets -1, 0, 1, 2."""
+    def near(x):   # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):    # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
+
+
+def _cubic_axis(x, axis, n_out, factor, align_corners):
+    """Bicubic resampling along one axis (PyTorch's: A = -0.75, neighbours clamped to the
+    edge, source positions not clamped at 0)."""
+    n_in = x.shape[axis]
+    scale = _scale(n_in, n_out, factor, align_corners)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * scale if align_corners else (dst + 0.5) * scale - 0.5
+    i0 = np.floor(src).astype(np.int64)
+    weights = _cubic_weights(src - i0)
+    shape = (n_out,) + (1,) * (x.ndim - axis - 1)
+    out = None
+    for k, w in zip(range(-1, 3), weights):
+        term = _take(x, axis, np.clip(i0 + k, 0, n_in - 1)) * w.astype(x.dtype).reshape(shape)
+        out = term if out is None else out + term
+    return out
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of (N, C, *spatial) input: ``nearest``, ``nearest-exact``,
     ``linear`` (3-D input), ``bilinear`` (4-D), ``trilinear`` (5-D) or ``area``
     (adaptive average pooling)."""
     x = _tensor(input)
-    if mode not in _MODES or mode == "bicubic":
+    if mode not in _MODES:
         raise NotImplementedError(f"Got {x.ndim}D input, but mode={mode!r} is not supported "
                                   f"by ndgrad's interpolate (nearest, nearest-exact, linear, "
-                                  f"bilinear, trilinear, area)")
+                                  f"bilinear, bicubic, trilinear, area)")
     spatial = x.ndim - 2
     if spatial < 1:
         raise ValueError(f"interpolate: expected (N, C, *spatial) input, got "
@@ -130,6 +158,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         axis = 2 + i
         if mode in ("nearest", "nearest-exact"):
             out = _nearest_axis(out, axis, n_out, f, mode == "nearest-exact")
+        elif mode == "bicubic":
+            out = _cubic_axis(out, axis, n_out, f, bool(align_corners))
         else:
             out = _linear_axis(out, axis, n_out, f, bool(align_corners))
     return out
