@@ -884,7 +884,7 @@ def pad(input, pad, mode="constant", value=0.0):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
                          f"got mode={mode!r}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: padding {pad} must have an even length of at most "
+        raise RuntimeError(f"pad: padding {pad} must have an even length of at most "
                          f"2 * {input.ndim} for input of shape {input.shape}")
     index = []
     for d, n in enumerate(input.shape):

@@ -514,9 +514,11 @@ def _avg_scale(h, w, kernel, stride, p, grid, ceil_mode, count_include_pad, divi
                dtype):
     """1/divisor: a number, or an (OH, OW) array where windows hold different counts."""
     if divisor_override is not None:
-        if not _is_int(divisor_override) or divisor_override == 0:
-            raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int, got "
-                             f"{divisor_override!r}")
+        if not _is_int(divisor_override):
+            raise TypeError(f"avg_pool2d: divisor_override must be an int, got "
+                            f"{divisor_override!r}")
+        if divisor_override == 0:  # RuntimeError, as in torch ("divisor must be not zero")
+            raise RuntimeError("avg_pool2d: divisor must be not zero (divisor_override=0)")
         return 1.0 / divisor_override
     counts = []
     for size, k, s, pp, o in zip((h, w), kernel, stride, p, grid):

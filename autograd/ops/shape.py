@@ -123,7 +123,7 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad, value=0.0):
         if len(pad) % 2 or len(pad) // 2 > x.ndim:
-            raise ValueError(f"pad: padding {tuple(pad)} must have an even length of at most "
+            raise RuntimeError(f"pad: padding {tuple(pad)} must have an even length of at most "
                              f"2 * {x.ndim} for input of shape {x.shape}")
         widths = [(0, 0)] * x.ndim
         for i in range(len(pad) // 2):  # pad lists the last dimension first
