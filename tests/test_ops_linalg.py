@@ -205,3 +205,9 @@ def test_errors():
         Tensor(np.zeros((2, 2))).bmm(Tensor(np.zeros((2, 2))))
     with pytest.raises(RuntimeError, match="1D tensors expected"):
         Tensor(np.zeros((2, 2))).dot(Tensor(np.zeros(2)))
+
+
+def test_einsum_result_has_its_own_memory():
+    a = Tensor(np.arange(6.0).reshape(2, 3))
+    t = A.einsum("ij->ji", a)
+    assert not np.shares_memory(t._data, a._data)

@@ -37,7 +37,9 @@ class Einsum(Function):
         # NumPy's path optimizer (BLAS contractions) pays off for 3+ operands or big
         # ones; for small pairs its planning costs more than it saves.
         big = len(operands) > 2 or sum(o.size for o in operands) > 4096
-        return np.asarray(np.einsum(equation, *operands, optimize=big))
+        out = np.asarray(np.einsum(equation, *operands, optimize=big))
+        # "ij->ji" or "ii->i" come back as views of an operand: give the result its own memory
+        return out.copy() if any(np.may_share_memory(out, o) for o in operands) else out
 
     @staticmethod
     def backward(ctx, grad):
