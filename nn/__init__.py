@@ -73,7 +73,11 @@ from .normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d,  # noqa: 
 from .layers_extra import (Embedding, Upsample, UpsamplingNearest2d,  # noqa: E402
                            UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle, AdaptiveMaxPool1d,
                            AdaptiveMaxPool2d, Dropout1d, Dropout2d, Dropout3d, AlphaDropout,
-                           CosineSimilarity, PairwiseDistance)
+                           CosineSimilarity, PairwiseDistance, Unfold, Fold, Bilinear,
+                           ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d,
+                           ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                           ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d,
+                           CircularPad2d, CircularPad3d)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: E402
 from .attention import MultiheadAttention  # noqa: E402
 from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,  # noqa: E402

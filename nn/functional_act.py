@@ -21,7 +21,7 @@ __all__ = [
     "mish", "softsign", "softmin", "tanhshrink", "softshrink", "hardshrink", "threshold",
     "glu", "prelu", "normalize", "cosine_similarity", "pairwise_distance", "one_hot",
     "embedding", "group_norm", "instance_norm", "layer_norm", "local_response_norm", "dropout1d", "dropout2d",
-    "dropout3d", "alpha_dropout", "scaled_dot_product_attention",
+    "dropout3d", "alpha_dropout", "scaled_dot_product_attention", "bilinear",
 ]
 
 
@@ -539,6 +539,22 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     keep = (_rng().random(x.shape) >= p).astype(_float_dtype(x))
     b = (keep - 1.0) * (alpha * a) + alpha * a * p   # PyTorch's formula
     return x * (keep * a).astype(keep.dtype) + _const(x, b)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[..., o] = Σ_ij x1[..., i]·W[o, i, j]·x2[..., j] + b[o] (an einsum of matrix products)."""
+    a, b, w = _tensor(input1), _tensor(input2), _tensor(weight)
+    if w.ndim != 3 or a.shape[-1] != w.shape[1] or b.shape[-1] != w.shape[2]:
+        raise RuntimeError(f"bilinear: input1 {tuple(a.shape)}, input2 {tuple(b.shape)} do not "
+                           f"match weight {tuple(w.shape)} (out, in1, in2)")
+    lead = a.shape[:-1]
+    x1, x2 = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+    # (N, in1) @ (in1, out·in2) -> (N, out, in2), then Σ_j with x2
+    t = (x1 @ w.permute(1, 0, 2).reshape(w.shape[1], -1)).reshape(-1, w.shape[0], w.shape[2])
+    y = (t * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        y = y + _tensor(bias)
+    return y.reshape(*lead, w.shape[0])
 
 
 # ============================================================================ attention

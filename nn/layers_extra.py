@@ -208,3 +208,122 @@ class PairwiseDistance(Module):
     def forward(self, x1, x2):
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
+
+
+# ------------------------------------------------------------------------------- padding
+class _PadNd(Module):
+    _mode, _dims = "constant", 2
+
+    def __init__(self, padding, value=0.0):
+        super().__init__()
+        n = 2 * self._dims
+        if isinstance(padding, int):
+            padding = (padding,) * n
+        padding = tuple(padding)
+        if len(padding) != n:
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple of "
+                             f"{n} ints, got {padding}")
+        self.padding, self.value = padding, value
+
+    def forward(self, input):
+        return F.pad(input, self.padding, mode=self._mode, value=self.value)
+
+    def extra_repr(self):
+        if self._mode == "constant" and not type(self).__name__.startswith("Zero"):
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
+
+
+def _pad_class(name, mode, dims, doc):
+    def __init__(self, padding, value=0.0):
+        _PadNd.__init__(self, padding, value)
+
+    def zero_init(self, padding):
+        _PadNd.__init__(self, padding, 0.0)
+    init_fn = zero_init if name.startswith("Zero") or mode != "constant" else __init__
+    cls = type(name, (_PadNd,), {"_mode": mode, "_dims": dims, "__init__": init_fn,
+                                 "__doc__": doc, "__module__": __name__})
+    __all__.append(name)
+    return cls
+
+
+ZeroPad1d = _pad_class("ZeroPad1d", "constant", 1, "Pad the last dim with zeros.")
+ZeroPad2d = _pad_class("ZeroPad2d", "constant", 2, "Pad the last 2 dims with zeros.")
+ZeroPad3d = _pad_class("ZeroPad3d", "constant", 3, "Pad the last 3 dims with zeros.")
+ConstantPad1d = _pad_class("ConstantPad1d", "constant", 1, "Pad the last dim with a value.")
+ConstantPad2d = _pad_class("ConstantPad2d", "constant", 2, "Pad the last 2 dims with a value.")
+ConstantPad3d = _pad_class("ConstantPad3d", "constant", 3, "Pad the last 3 dims with a value.")
+ReflectionPad1d = _pad_class("ReflectionPad1d", "reflect", 1, "Mirror the last dim.")
+ReflectionPad2d = _pad_class("ReflectionPad2d", "reflect", 2, "Mirror the last 2 dims.")
+ReflectionPad3d = _pad_class("ReflectionPad3d", "reflect", 3, "Mirror the last 3 dims.")
+ReplicationPad1d = _pad_class("ReplicationPad1d", "replicate", 1, "Repeat the edge.")
+ReplicationPad2d = _pad_class("ReplicationPad2d", "replicate", 2, "Repeat the edges.")
+ReplicationPad3d = _pad_class("ReplicationPad3d", "replicate", 3, "Repeat the edges.")
+CircularPad1d = _pad_class("CircularPad1d", "circular", 1, "Wrap the last dim around.")
+CircularPad2d = _pad_class("CircularPad2d", "circular", 2, "Wrap the last 2 dims around.")
+CircularPad3d = _pad_class("CircularPad3d", "circular", 3, "Wrap the last 3 dims around.")
+
+
+# ------------------------------------------------------------------------- fold / unfold
+class Unfold(Module):
+    """``F.unfold`` (im2col) as a layer."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Unfold):
+    """``F.fold`` (col2im) as a layer."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__(kernel_size, dilation, padding, stride)
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
+                      self.stride)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}, " + super().extra_repr()
+
+
+class Bilinear(Module):
+    """``y = x1ᵀ·A·x2 + b`` for each output feature: ``weight`` (out, in1, in2)."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
+        super().__init__()
+        dtype = np.dtype(dtype) if dtype is not None else _tensor_module.default_dtype
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / np.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+__all__ += ["Unfold", "Fold", "Bilinear"]

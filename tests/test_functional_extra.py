@@ -94,6 +94,8 @@ CASES = [
     ("instance_norm", [rn(2, 3, 4, 4)], {}),
     ("instance_norm", [rn(2, 3, 6)], dict(weight=rn(3), bias=rn(3))),
     ("layer_norm", [rn(2, 3, 4), (3, 4), rn(3, 4), rn(3, 4)], {}),
+    ("bilinear", [rn(5, 3), rn(5, 4), rn(2, 3, 4), rn(2)], {}),
+    ("bilinear", [rn(2, 5, 3), rn(2, 5, 4), rn(6, 3, 4)], {}),
     ("local_response_norm", [rn(2, 6, 3, 3), 3], dict(alpha=0.5, k=2.0)),
     ("local_response_norm", [rn(2, 5, 4), 4], {}),
     ("interpolate", [rn(2, 3, 4, 5)], dict(scale_factor=2, mode="nearest")),

@@ -147,6 +147,11 @@ LAYERS = [
     ("AdaptiveMaxPool2d", ((2, 3),), (1, 2, 5, 7)), ("UpsamplingNearest2d", (None, 2),
                                                      (1, 2, 3, 3)),
     ("CosineSimilarity", (), None), ("PairwiseDistance", (), None),
+    ("Bilinear", (4, 4, 2), None), ("ZeroPad2d", (1,), (1, 2, 3, 3)),
+    ("ConstantPad1d", (2, 3.5), (2, 3, 4)), ("ReflectionPad2d", ((1, 0, 2, 0),), (1, 2, 4, 5)),
+    ("ReplicationPad1d", ((2, 1),), (2, 3, 4)), ("CircularPad2d", (1,), (1, 2, 3, 3)),
+    ("ReflectionPad3d", (1,), (1, 1, 3, 3, 3)), ("Unfold", (2,), (1, 2, 4, 4)),
+    ("Fold", ((4, 5), 2), (1, 8, 12)),
 ]
 
 
