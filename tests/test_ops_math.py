@@ -60,6 +60,13 @@ OPS = {
     "pow_scalar_base": (lambda m, a: m.pow(2.0, a), [S]),
     "heaviside": (lambda m, x: m.heaviside(m.round(x), m.tensor(0.5, dtype=x.dtype)), [S],
                   dict(grad=False)),  # no derivative in torch either
+    "sin_cos_inplace": (lambda m, x: (x * 1).sin_().cos_(), [S]),
+    # (an in-place op on an output its producer saved fails at backward, in both
+    # libraries: sqrt/rsqrt save their result, so a mul(1) sits in between here)
+    "math_inplace": (lambda m, x: (x + 3).log2_().mul(1).rsqrt_().mul(1).erf_(), [S]),
+    "round_inplace": (lambda m, x: (x * 3).round_(), [S]),
+    "clamp_min_inplace": (lambda m, x: (x * 1).clamp_min_(0.1).clamp_max_(0.9), [S]),
+    "lerp_inplace": (lambda m, a, b: (a * 1).lerp_(b, 0.25), [S, S]),
     "int_sin_promotes": (lambda m, x: m.sin(x), [dict(shape=S, dtype="int64", low=-3, high=3)]),
     "mixed_dtypes_atan2": (lambda m, a, b: m.atan2(a, b), [dict(shape=S, dtype="float32"), (4,)]),
     "int_float32_fmod": (lambda m, a, b: m.fmod(a, b), [dict(shape=S, dtype="int64", low=-9, high=9),
@@ -83,7 +90,7 @@ def test_against_torch(name):
 JUMPS = {"floor", "ceil", "round", "trunc", "round_decimals", "frac", "fmod", "remainder",
          "mod_operator", "rmod", "floordiv", "div_floor", "div_trunc", "copysign", "sgn",
          "heaviside", "clamp_tensor", "clamp_tensor_min", "clamp_min_max", "nan_to_num",
-         "logit_eps"}
+         "logit_eps", "round_inplace", "clamp_min_inplace"}
 
 
 @pytest.mark.parametrize("name", sorted(set(OPS) - JUMPS))
