@@ -172,7 +172,7 @@ class InPlaceMethods:
 
     # ---------------------------------------------------------------- x[index] = v
     def __setitem__(self, index, value):
-        from .tensor import _index_steps
+        from .indexing import _index_steps
         steps = tuple(_index_steps(index, self.shape))
 
         def raw_fn(d, v):

@@ -17,8 +17,6 @@ a record releases it (after backward, or when its graph is dropped), the array b
 writeable again. Memory is matched by its owner (``base``): writing any view of it
 counts as writing all of them, like PyTorch's version counter shared by views.
 """
-import numpy as np
-
 _records = {}   # id(array) -> SavedBuffer, for every array a live node saved
 _by_root = {}   # id(owner of the memory) -> {id(array): SavedBuffer} sharing that memory
 _pending = []   # released arrays that NumPy won't make writeable until their base is
