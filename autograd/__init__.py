@@ -2,9 +2,13 @@
 
 Read in this order: ``function.py`` (Function, Context: how an op records a
 node), ``engine.py`` (backward: topological order + chain rule), ``variable.py``,
-``tensor.py`` and ``scalar.py`` (the values), ``ops/`` (every op's forward and
-backward side by side), ``gradcheck.py`` (checking gradients numerically),
-``testing.py`` (hypothesis strategies), ``viz.py`` (drawing and explaining graphs).
+``tensor.py`` and ``scalar.py`` (the values), ``saved.py`` (how memory saved for
+backward is guarded), ``inplace.py`` (in-place methods), ``ops/`` (every op's forward
+and backward side by side), ``gradcheck.py`` (checking gradients numerically),
+``testing.py`` (hypothesis strategies), ``viz/`` (drawing and explaining graphs, the
+step-through page). Around the tensor: ``indexing.py``, ``tensor_functions.py``,
+``tensor_ops.py``/``tensor_reduce.py`` (more methods), ``factories.py``, ``linalg.py``,
+``functional.py`` (jacobian, hessian, ...), ``onnx/`` (export).
 """
 import numpy as _np
 
