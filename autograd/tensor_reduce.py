@@ -316,6 +316,15 @@ class ReduceLinalgOps:
                                    density=density)
         return _Histogram(_const(hist.astype(self.dtype)), _const(edges.astype(self.dtype)))
 
+    # ------------------------------------------------------------------ sampling
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .factories import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        from .factories import bernoulli
+        return bernoulli(self, p, generator=generator)
+
     # ------------------------------------------------------------------ linear algebra
     def mm(self, mat2):
         if self.ndim != 2 or mat2.ndim != 2:

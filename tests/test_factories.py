@@ -49,6 +49,8 @@ RANDOM = {
     "multinomial": lambda g: A.multinomial(A.tensor([0.1, 0.2, 0.7]), 2, generator=g),
     "multinomial_replacement": lambda g: A.multinomial(A.tensor([[1.0, 3.0], [2.0, 2.0]]), 5,
                                                       replacement=True, generator=g),
+    "multinomial_method": lambda g: A.tensor([[0.2, 0.8], [0.5, 0.5]]).multinomial(1, generator=g),
+    "bernoulli_method": lambda g: A.full((4,), 0.3).bernoulli(generator=g),
     "rand_like": lambda g: A.rand_like(A.zeros(3), generator=g),
     "randn_like": lambda g: A.randn_like(A.zeros(3), generator=g),
     "randint_like": lambda g: A.randint_like(A.zeros(3), 5, generator=g),
