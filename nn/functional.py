@@ -1092,5 +1092,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 from .functional_act import *  # noqa: E402,F401,F403
 from .functional_loss import *  # noqa: E402,F401,F403
 from .functional_resize import *  # noqa: E402,F401,F403
+from .functional_attention import *  # noqa: E402,F401,F403
 from . import functional_act as _act, functional_loss as _loss, functional_resize as _resize  # noqa: E402
-__all__ = __all__ + _act.__all__ + _loss.__all__ + _resize.__all__
+from . import functional_attention as _attention  # noqa: E402
+__all__ = __all__ + _act.__all__ + _loss.__all__ + _resize.__all__ + _attention.__all__
