@@ -36,6 +36,16 @@ def signfix_svd(m, res):
     return U * s, S, Vh * s.mT
 
 
+def attention_head(m, x, wq, wk, wv):
+    """A causal self-attention head as tutorials write it (tril, masked_fill, einsum)."""
+    T = x.shape[1]
+    q, k, v = x @ wq, x @ wk, x @ wv
+    wei = m.einsum("btd,bsd->bts", q, k) * k.shape[-1] ** -0.5
+    tril = m.tril(m.ones(T, T))
+    wei = wei.masked_fill(tril == 0, float("-inf")).softmax(-1)
+    return wei @ v
+
+
 WELL = np.array([[3.0, 1.0, 0.5], [0.2, 2.5, -1.0], [1.0, 0.0, 4.0]])
 
 # op: (fn(lib, *inputs), input specs[, options]) -- the same fn runs on autograd and torch
@@ -56,6 +66,7 @@ OPS = {
     "einsum_three": (lambda m, a, b, c: m.einsum("ab,bc,cd->ad", a, b, c), [(2, 3), (3, 4), (4, 2)]),
     "einsum_attention": (lambda m, q, k: m.einsum("bhqd,bhkd->bhqk", q, k).softmax(-1),
                          [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    "attention_head": (attention_head, [(2, 4, 3), (3, 5), (3, 5), (3, 5)]),
     "einsum_list_operands": (lambda m, a, b: m.einsum("i,i->", [a, b]), [(4,), (4,)]),
     "einsum_spaces": (lambda m, a, b: m.einsum("b i, b i -> b", a, b), [(2, 3), (2, 3)]),
     "einsum_sublists": (lambda m, a, b: m.einsum(a, [0, 1], b, [1, 2], [0, 2]), [(2, 3), (3, 4)]),
