@@ -94,6 +94,7 @@ OPS = {
     "multi_dot": (lambda m, a, b, c: m.linalg.multi_dot([a, b, c]), [(2, 3), (3, 4), (4, 2)]),
     # decompositions and solvers
     "det": (lambda m, a: m.linalg.det(a), [WELL]),
+    "det_singular": (lambda m, a: m.linalg.det(a), [np.array([[1.0, 2.0], [2.0, 4.0]])]),
     "det_batch": (lambda m, a: a.det(), [dict(shape=(2, 3, 3))]),
     "slogdet": (lambda m, a: m.linalg.slogdet(a), [WELL]),
     "logdet": (lambda m, a: m.logdet(a), [spd(3)]),
@@ -136,7 +137,7 @@ def test_against_torch(name):
 # Every row on inputs drawn by hypothesis, except the decompositions of drawn matrices
 # (they can be near-singular or have close singular values: checked below on
 # well-conditioned constructions, and on fixed inputs above).
-DRAWN_DECOMPOSITIONS = {"det_batch", "qr_tall", "qr_square", "qr_wide", "qr_batch", "svd",
+DRAWN_DECOMPOSITIONS = {"det_batch", "det_singular", "qr_tall", "qr_square", "qr_wide", "qr_batch", "svd",
                         "svd_wide", "svd_batch", "svd_full_values", "svd_reconstruct",
                         "svdvals", "pinv_tall", "pinv_wide", "pinverse", "lstsq",
                         "matrix_power",

@@ -46,7 +46,11 @@ class Det(Function):
     def backward(ctx, grad):
         (A,) = ctx.saved_tensors
         y = Det.apply(A)
-        return (grad * y).unsqueeze(-1).unsqueeze(-1) * Inv.apply(A).mT
+        try:
+            A_inv = Inv.apply(A)
+        except np.linalg.LinAlgError:  # exactly singular: y = 0, and PyTorch's gradient is 0
+            A_inv = Pinv.apply(A)
+        return (grad * y).unsqueeze(-1).unsqueeze(-1) * A_inv.mT
 
 
 class Inv(Function):
