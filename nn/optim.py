@@ -636,11 +636,12 @@ sys.modules[lr_scheduler.__name__] = lr_scheduler
 
 # More optimizers and schedulers live in nn/optimizers.py and nn/lr_scheduler.py.
 from .optimizers import (Adagrad, Adadelta, RMSprop, Adamax, NAdam, RAdam,  # noqa: E402
-                         LBFGS)
+                         Rprop, ASGD, LBFGS)
 from .lr_scheduler import (LambdaLR, MultiplicativeLR, MultiStepLR, ExponentialLR,  # noqa: E402
                            LinearLR, ConstantLR, PolynomialLR, CosineAnnealingWarmRestarts,
                            CyclicLR, OneCycleLR, SequentialLR, ChainedScheduler,
                            ReduceLROnPlateau, _register)
 _register(lr_scheduler)
-__all__ += ["Adagrad", "Adadelta", "RMSprop", "Adamax", "NAdam", "RAdam", "LBFGS"] \
+__all__ += ["Adagrad", "Adadelta", "RMSprop", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD",
+            "LBFGS"] \
     + lr_scheduler.__all__[3:]

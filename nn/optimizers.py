@@ -1,5 +1,5 @@
 """More optimizers (re-exported by ``nn.optim``): ``Adagrad``, ``Adadelta``, ``RMSprop``,
-``Adamax``, ``NAdam``, ``RAdam`` and ``LBFGS``, each following the single-tensor update of
+``Adamax``, ``NAdam``, ``RAdam``, ``Rprop``, ``ASGD`` and ``LBFGS``, each following the single-tensor update of
 ``torch.optim`` step for step (so trajectories agree with PyTorch's to rounding).
 
 Every update reads the gradient with ``_grad_array`` (which readies the parameter for an
@@ -14,7 +14,8 @@ from autograd import no_grad
 from .optim import (Optimizer, _check_nonneg, _check_number, _grad_array, _scale_,
                     _subtract_)
 
-__all__ = ["Adagrad", "Adadelta", "RMSprop", "Adamax", "NAdam", "RAdam", "LBFGS"]
+__all__ = ["Adagrad", "Adadelta", "RMSprop", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD",
+           "LBFGS"]
 
 
 def _lerp_(a, b, weight):
@@ -315,6 +316,82 @@ class RAdam(_Simple):
             _subtract_(p, m_hat * lr * adaptive * rect)
         else:
             _subtract_(p, m_hat * lr)
+
+
+class Rprop(_Simple):
+    """Resilient backpropagation: per-element step sizes grow by ``etas[1]`` while the
+    gradient keeps its sign and shrink by ``etas[0]`` when it flips (that step is then
+    skipped); ``p -= sign(g)·step_size``."""
+
+    _param_shaped_state = ("prev", "step_size")
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
+                        maximize=maximize)
+        self._validate_group(defaults)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check_nonneg("lr", "learning rate", group["lr"])
+        etaminus, etaplus = group["etas"]
+        if not 0.0 < etaminus < 1.0 < etaplus:
+            raise ValueError(f"Invalid eta values: {etaminus}, {etaplus}")
+
+    def _init_state(self, p, state, group):
+        state["step"] = 0
+        state["prev"] = np.zeros_like(p._data)
+        state["step_size"] = np.full_like(p._data, group["lr"])
+
+    def _update(self, p, grad, state, group):
+        g = -grad if group["maximize"] else grad
+        etaminus, etaplus = group["etas"]
+        lo, hi = group["step_sizes"]
+        sign = np.sign(g * state["prev"])
+        factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, 1.0))
+        size = state["step_size"]
+        size *= factor.astype(size.dtype)
+        np.clip(size, lo, hi, out=size)
+        g = np.where(factor == etaminus, 0, g).astype(p._data.dtype)
+        _subtract_(p, np.sign(g) * size)
+        state["prev"][...] = g
+
+
+class ASGD(_Simple):
+    """Averaged SGD: ``p = p·(1 - λ·η) - η·g``, with η and the averaging weight μ
+    following PyTorch's schedules; the running average of the iterates is ``state['ax']``."""
+
+    _param_shaped_state = ("ax",)
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        maximize=maximize)
+        self._validate_group(defaults)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check_nonneg("lr", "learning rate", group["lr"])
+        _check_nonneg("weight_decay", "weight_decay value", group["weight_decay"])
+
+    def _init_state(self, p, state, group):
+        state["step"] = 0
+        state["eta"] = float(group["lr"])
+        state["mu"] = 1.0
+        state["ax"] = np.zeros_like(p._data)
+
+    def _update(self, p, grad, state, group):
+        g = _direction(p, grad, group)
+        eta, lr, lambd = state["eta"], group["lr"], group["lambd"]
+        _scale_(p, 1 - lambd * eta)
+        _subtract_(p, eta * g)
+        if state["mu"] != 1:
+            state["ax"] += (p._data - state["ax"]) * state["mu"]
+        else:
+            state["ax"][...] = p._data
+        t = state["step"]
+        state["eta"] = lr / ((1 + lambd * lr * t) ** group["alpha"])
+        state["mu"] = 1 / max(1, t - group["t0"])
 
 
 # ------------------------------------------------------------------------------------ LBFGS

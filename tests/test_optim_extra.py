@@ -81,6 +81,11 @@ OPTIMIZERS = {
     "RAdam-decay": lambda o, p: o.RAdam(p, lr=0.05, weight_decay=0.1),
     "RAdam-decoupled": lambda o, p: o.RAdam(p, lr=0.05, weight_decay=0.1,
                                             decoupled_weight_decay=True),
+    "Rprop": lambda o, p: o.Rprop(p, lr=0.01),
+    "Rprop-maximize": lambda o, p: o.Rprop(p, lr=0.02, etas=(0.3, 1.5), step_sizes=(1e-4, 0.1),
+                                           maximize=True),
+    "ASGD": lambda o, p: o.ASGD(p, lr=0.05, t0=10, lambd=0.01),
+    "ASGD-decay": lambda o, p: o.ASGD(p, lr=0.02, weight_decay=0.1, alpha=0.5),
 }
 
 GROUPED = {
@@ -133,7 +138,7 @@ def test_lbfgs_50_single_iteration_steps_match_torch(kw):
 
 
 @pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "RMSprop-centered-momentum", "Adamax",
-                                  "NAdam", "RAdam"])
+                                  "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_state_dict_round_trip_resumes_exactly(name):
     full, _ = _run_nd(OPTIMIZERS[name], 20)
     w, b = Tensor(W0.copy(), requires_grad=True), Tensor(B0.copy(), requires_grad=True)
@@ -306,7 +311,7 @@ def test_onecycle_refuses_to_step_past_total_steps():
 
 
 @pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "RMSprop-centered-momentum",
-                                  "RMSprop-decay", "Adamax", "NAdam", "RAdam"])
+                                  "RMSprop-decay", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_state_dict_layout_matches_torch(name):
     torch = pytest.importorskip("torch")
     _, opt = _run_nd(OPTIMIZERS[name], 2)
