@@ -135,8 +135,10 @@ class Subset(Dataset):
         return _fetch(self.dataset, self.indices[indices])
 
 
-def random_split(dataset, lengths, seed=None):
-    """Split ``dataset`` into non-overlapping ``Subset``s of the given lengths (or fractions)."""
+def random_split(dataset, lengths, generator=None, seed=None):
+    """Split ``dataset`` into non-overlapping ``Subset``s of the given lengths (or fractions).
+    The permutation comes from ``generator`` (an ``autograd.Generator``, a NumPy Generator
+    or an int) or ``seed``, else from autograd's default stream (``manual_seed``)."""
     n = len(dataset)
     lengths = list(lengths)
     if lengths and all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0):
@@ -146,7 +148,8 @@ def random_split(dataset, lengths, seed=None):
         lengths = counts
     if sum(lengths) != n:
         raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, dataset has {n}")
-    perm = np.random.default_rng(seed).permutation(n)
+    from .samplers import _epoch_rng
+    perm = _epoch_rng(generator if generator is not None else seed).permutation(n)
     bounds = np.cumsum([0] + lengths)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 

@@ -182,3 +182,16 @@ def test_spawned_workers_give_the_same_batches():
     spawned = _labels(data.DataLoader(_ds(), num_workers=2, multiprocessing_context="spawn",
                                       **kw))
     assert single == spawned
+
+
+def test_random_split_generators():
+    ds = _ds(10)
+    a = data.random_split(ds, [6, 4], generator=autograd.Generator().manual_seed(1))
+    b = data.random_split(ds, [6, 4], generator=autograd.Generator().manual_seed(1))
+    assert [list(s.indices) for s in a] == [list(s.indices) for s in b]
+    autograd.manual_seed(4)
+    c = data.random_split(ds, [0.5, 0.5])
+    autograd.manual_seed(4)
+    d = data.random_split(ds, [0.5, 0.5])
+    assert [list(s.indices) for s in c] == [list(s.indices) for s in d]
+    assert sorted(np.concatenate([s.indices for s in c]).tolist()) == list(range(10))
