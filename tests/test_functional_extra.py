@@ -399,3 +399,27 @@ def test_loss_modules_match_torch(name, kw, n):
     theirs = getattr(torch.nn, name)(**kw)(*[torch.tensor(a) for a in args])
     assert repr(getattr(nn, name)(**kw)).split("(")[0] == name
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
+
+
+PIECEWISE = {  # name: (function, its kinks)
+    "relu6": (F.relu6, (0.0, 6.0)),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 2.0), (-0.5, 2.0)),
+    "hardswish": (F.hardswish, (-3.0, 3.0)),
+    "hardsigmoid": (F.hardsigmoid, (-3.0, 3.0)),
+    "softshrink": (lambda x: F.softshrink(x, 0.5), (-0.5, 0.5)),
+    "hardshrink": (lambda x: F.hardshrink(x, 0.5), (-0.5, 0.5)),
+    "threshold": (lambda x: F.threshold(x, 0.2, -1.0), (0.2,)),
+    "prelu": (lambda x: F.prelu(x, Tensor(np.array([0.3]))), (0.0,)),
+    "elu": (lambda x: F.elu(x, 0.7), (0.0,)),
+    "celu": (lambda x: F.celu(x, 1.3), (0.0,)),
+    "huber": (lambda x: F.huber_loss(x, Tensor(np.zeros(x.shape)), delta=1.0), (-1.0, 1.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIECEWISE))
+@settings(max_examples=8)
+@given(data=st.data())
+def test_gradcheck_piecewise_property(name, data):
+    fn, kinks = PIECEWISE[name]
+    x = data.draw(tensors(shape=(2, 3), min_value=-7, max_value=7, away_from=kinks))
+    assert gradcheck(fn, (x,))
