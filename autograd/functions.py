@@ -24,6 +24,7 @@ _METHODS = (
     "erfinv", "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder",
     "floor_divide", "div", "divide", "true_divide", "copysign", "hypot", "logaddexp", "lerp",
     "xlogy", "logit", "nan_to_num", "sgn", "heaviside", "clamp_min", "clamp_max",
+    "lgamma", "digamma", "logaddexp2", "deg2rad", "rad2deg", "sinc",
     # reductions, scans, order statistics, tests
     "prod", "nansum", "nanmean", "aminmax", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "norm", "median", "mode",
     "kthvalue", "quantile", "any", "all", "count_nonzero", "sort", "argsort", "msort", "topk",
@@ -50,7 +51,8 @@ del _name
 __all__ = list(_METHODS) + ["einsum", "tensordot", "meshgrid", "broadcast_tensors",
                             "broadcast_shapes", "std_mean", "var_mean", "where", "numel",
                             "is_tensor", "is_floating_point", "clamp", "clip", "add", "sub",
-                            "mul", "pow", "neg", "subtract", "multiply", "negative"]
+                            "mul", "pow", "neg", "subtract", "multiply", "negative",
+                            "polygamma"]
 
 
 def add(input, other, *, alpha=1):
@@ -77,6 +79,11 @@ def neg(input):
 
 
 subtract, multiply, negative = sub, mul, neg
+
+
+def polygamma(n, input):
+    """ψ⁽ⁿ⁾(input) (PyTorch's argument order: n first)."""
+    return _as_tensor(input).polygamma(n)
 
 
 def numel(input):

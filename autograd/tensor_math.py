@@ -43,6 +43,27 @@ class MathOps:
     def erfc(self): return self._unary(M.Erfc)
     def erfinv(self): return self._unary(M.Erfinv)
 
+    def lgamma(self): return self._unary(M.Lgamma)
+    def digamma(self): return self._unary(M.Polygamma, n=0)
+
+    def polygamma(self, n):
+        return self._unary(M.Polygamma, n=int(n))
+
+    def logaddexp2(self, other):
+        """log₂(2ᵃ + 2ᵇ), through logaddexp"""
+        ln2 = float(np.log(2.0))
+        return (self * ln2).logaddexp(_tensor_like(other, self) * ln2) / ln2
+
+    def deg2rad(self): return _float(self) * float(np.pi / 180.0)
+    def rad2deg(self): return _float(self) * float(180.0 / np.pi)
+
+    def sinc(self):
+        """sin(πx) / (πx), 1 at 0 (where its derivative is 0)"""
+        x = _float(self)
+        zero = x._data == 0
+        safe = x.masked_fill(zero, 1.0) * float(np.pi)
+        return (safe.sin() / safe).masked_fill(zero, 1.0)
+
     def reciprocal(self):
         return self._unary(M.Reciprocal)
 

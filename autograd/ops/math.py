@@ -362,3 +362,34 @@ class Frac(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+class Lgamma(Function):
+    """y = ln |Γ(x)|"""
+    backward_rule = "dL/dx = dL/dy · digamma(x)"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _special().gammaln(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * Polygamma.apply(x, n=0)
+
+
+class Polygamma(Function):
+    """y = ψ⁽ⁿ⁾(x), the n-th derivative of digamma (n = 0: digamma itself)"""
+    backward_rule = "dL/dx = dL/dy · polygamma(n + 1, x)"
+
+    @staticmethod
+    def forward(ctx, x, n=0):
+        ctx.save_for_backward(x)
+        special = _special()
+        return special.digamma(x) if n == 0 else special.polygamma(n, x).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * Polygamma.apply(x, n=ctx.attrs.get("n", 0) + 1)
