@@ -77,7 +77,7 @@ from .layers_extra import (Embedding, Upsample, UpsamplingNearest2d,  # noqa: E4
                            ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d,
                            ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
                            ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d,
-                           CircularPad2d, CircularPad3d)
+                           CircularPad2d, CircularPad3d, EmbeddingBag)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: E402
 from .attention import MultiheadAttention  # noqa: E402
 from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,  # noqa: E402

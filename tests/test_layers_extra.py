@@ -175,6 +175,13 @@ def test_embedding_layer_matches_torch():
     assert not f.weight.requires_grad and f(Tensor(np.array([1])))._data.tolist() == [[0, 1, 0]]
 
 
+def test_embedding_bag_layer_matches_torch():
+    nd, th = _torch_pair(lambda m: m.EmbeddingBag(6, 3, mode="sum", padding_idx=0),
+                         lambda m: m.EmbeddingBag(6, 3, mode="sum", padding_idx=0))
+    assert repr(nd) == repr(th)
+    _check(nd, th, [np.array([1, 0, 5, 2, 2]), np.array([0, 3])])
+
+
 def test_recurrent_module_reprs_and_keys():
     m = nn.LSTM(3, 4, num_layers=2, batch_first=True, dropout=0.5, bidirectional=True)
     assert repr(m) == "LSTM(3, 4, num_layers=2, batch_first=True, dropout=0.5, bidirectional=True)"
