@@ -114,6 +114,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError("embedding_bag: input has to be an integer tensor")
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, got {mode}")
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
                                   f"per_sample_weights is only supported for mode='sum' (got "
@@ -124,6 +126,12 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     keep = np.ones(len(flat), bool) if padding_idx is None else flat != padding_idx % w.shape[0]
     flat, bag = flat[keep], bag[keep]
     rows = w[flat]                                            # (items, D)
+    if scale_grad_by_freq and rows.requires_grad:
+        # each row's gradient divided by its index's count in the batch (as documented;
+        # PyTorch 2.x's CPU kernel divides some rows by another index's count)
+        from .functional_act import _scale_grad
+        _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        rows = _scale_grad(rows, (1.0 / counts[inverse])[:, None].astype(w.dtype))
     if per_sample_weights is not None:
         psw = _tensor(per_sample_weights).reshape(-1)[np.nonzero(keep)[0]]
         rows = rows * psw.unsqueeze(1)

@@ -428,3 +428,14 @@ def test_gradcheck_piecewise_property(name, data):
     fn, kinks = PIECEWISE[name]
     x = data.draw(tensors(shape=(2, 3), min_value=-7, max_value=7, away_from=kinks))
     assert gradcheck(fn, (x,))
+
+
+def test_embedding_bag_scale_grad_by_freq_follows_the_documented_rule():
+    w = Tensor(np.zeros((5, 1)), requires_grad=True)
+    out = F.embedding_bag(Tensor(np.array([1, 1, 2, 1, 3])), w, Tensor(np.array([0, 2])),
+                          mode="sum", scale_grad_by_freq=True)
+    out.backward(Tensor(np.array([[1.0], [10.0]])))
+    # index 1 appears 3 times (gradients 1, 1, 10), indices 2 and 3 once (gradient 10)
+    np.testing.assert_allclose(w.grad._data.ravel(), [0, 12 / 3, 10, 10, 0])
+    with pytest.raises(ValueError, match="max mode does not support scaling"):
+        F.embedding_bag(Tensor(np.array([[1, 2]])), w, mode="max", scale_grad_by_freq=True)
