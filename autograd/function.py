@@ -226,18 +226,10 @@ def _shared(cache, key):
     return found
 
 
-class _NoGradAtAll:
-    """``needs_input_grad`` of a forward that records nothing: False for every input."""
-    __slots__ = ()
-
-    def __getitem__(self, i):
-        return False
-
-
 class _NoGradContext:
     """Stand-in ctx when nothing is recorded: saving is a no-op."""
     __slots__ = ("__dict__",)
-    needs_input_grad = _NoGradAtAll()
+    needs_input_grad = (False,) * 64  # no input needs a gradient (indexed by position)
 
     def save_for_backward(self, *values):
         pass

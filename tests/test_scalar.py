@@ -207,3 +207,21 @@ def test_scalar_mlp_matches_tensor_mlp(seed, sizes):
     np.testing.assert_allclose([[w.grad._data for w in row] for row in sW2], tW2.grad._data,
                                rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose([b.grad._data for b in sb2], tb2.grad._data, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["add", "radd", "sub", "rsub", "mul", "rmul", "truediv",
+                                "rtruediv"])
+@pytest.mark.parametrize("other", [Scalar(-1.5), 2, 0.25])
+def test_unrecorded_arithmetic_fast_path_equals_the_recorded_op(op, other):
+    a = Scalar(3.0)
+    recorded = getattr(a, f"__{op}__")(other)
+    with autograd.no_grad():
+        plain = getattr(a, f"__{op}__")(other)
+    assert type(plain) is Scalar and plain.grad_fn is None and not plain.requires_grad
+    assert plain.data == recorded.data and recorded.grad_fn is not None
+
+
+def test_unrecorded_fast_path_still_refuses_tensors():
+    with autograd.no_grad():
+        with pytest.raises(TypeError, match="cannot combine a Scalar with a Tensor"):
+            Scalar(1.0) * Tensor(np.ones(2))
