@@ -356,7 +356,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if w.ndim != 2:
         raise RuntimeError(f"'weight' must be 2-D, got weight of shape {tuple(w.shape)}")
     num = w.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
+    if idx.size and (idx.min() < 0 or idx.max() >= num):   # no wrap-around, as PyTorch
         raise IndexError(f"index out of range in self (embedding: index "
                          f"{int(idx.max() if idx.max() >= num else idx.min())} for a weight of "
                          f"{num} rows)")

@@ -121,6 +121,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                                   f"per_sample_weights is only supported for mode='sum' (got "
                                   f"mode='{mode}'). Please open a feature request on GitHub.")
     flat, bag, n_bags = _bags(idx, offsets, include_last_offset)
+    if flat.size and (flat.min() < 0 or flat.max() >= w.shape[0]):
+        raise IndexError(f"index out of range in self (embedding_bag: weight has "
+                         f"{w.shape[0]} rows)")
     if max_norm is not None:
         _renorm_rows_(w, flat, max_norm, norm_type)
     keep = np.ones(len(flat), bool) if padding_idx is None else flat != padding_idx % w.shape[0]
