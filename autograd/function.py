@@ -272,7 +272,9 @@ class Function:
         """Run forward on raw data; record a node if any input requires grad."""
         if not grad_mode._enabled:  # nothing is recorded (e.g. inside backward): short path
             return cls._apply_unrecorded(args, attrs)
-        raw = []
+        # One pass over the inputs: raw data for forward, and the graph edges (a
+        # non-leaf's grad_fn, a leaf itself, or None) with the inputs' (shape, dtype).
+        raw, nexts, needs, metas = [], [], [], []
         out_type = None
         record = False
         for a in args:
@@ -280,40 +282,29 @@ class Function:
                 raw.append(a._data)
                 if out_type is None:
                     out_type = a._result_type
-                if not record and (a.grad_fn is not None or a._requires_grad):
-                    record = True
-            else:
-                raw.append(a)
-        if out_type is None:
-            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input")
-
-        if not (record and grad_mode._enabled):
-            try:
-                return out_type._make(cls.forward(_NoGradContext(), *raw, **attrs), None)
-            except ValueError as e:
-                message = _restated(cls, raw, e)
-                if message is None:
-                    raise
-                raise RuntimeError(message) from None
-
-        ctx = Context(cls)
-        ctx.attrs = attrs
-        # Edges to the inputs' nodes: a non-leaf's grad_fn, a leaf itself, or None.
-        # Known before forward, so forward can save only what backward will need.
-        nexts, needs, metas = [], [], []
-        for a in args:
-            if isinstance(a, Variable):
                 edge = a.grad_fn or (a if a._requires_grad else None)
                 metas.append(a._meta())
             else:
+                raw.append(a)
                 edge = None
                 metas.append(None)
             nexts.append(edge)
             needs.append(edge is not None)
+            if edge is not None:
+                record = True
+        if out_type is None:
+            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input")
+        if not record:
+            return cls._apply_unrecorded(args, attrs)
+
+        ctx = Context(cls)
+        ctx.attrs = attrs
         ctx.next_functions = tuple(nexts)
         # Shared tuples: fewer long-lived objects for the garbage collector to scan.
-        ctx.needs_input_grad = _shared(_meta_cache, tuple(needs))
-        ctx.input_meta = _shared(_meta_cache, tuple(metas))
+        # Known before forward, so forward can save only what backward will need.
+        needs, metas = tuple(needs), tuple(metas)
+        ctx.needs_input_grad = _meta_cache.get(needs) or _shared(_meta_cache, needs)
+        ctx.input_meta = _meta_cache.get(metas) or _shared(_meta_cache, metas)
         try:
             result = cls.forward(ctx, *raw, **attrs)
         except BaseException as e:

@@ -18,7 +18,7 @@ writeable again. Memory is matched by its owner (``base``): writing any view of 
 counts as writing all of them, like PyTorch's version counter shared by views.
 """
 _records = {}   # id(array) -> SavedBuffer, for every array a live node saved
-_by_root = {}   # id(owner of the memory) -> {id(array): SavedBuffer} sharing that memory
+_views = {}     # id(owner of the memory) -> {id(view): SavedBuffer} for saved views of it
 _pending = []   # released arrays that NumPy won't make writeable until their base is
 
 
@@ -49,11 +49,14 @@ def protect(arr):
     if not arr.flags.writeable:
         return None
     arr.flags.writeable = False
+    if arr.base is None:  # owns its memory: found by its own id
+        rec = _records[id(arr)] = SavedBuffer(arr, arr)
+        return rec
     root = _root(arr)
     rec = _records[id(arr)] = SavedBuffer(arr, root)
-    group = _by_root.get(id(root))
+    group = _views.get(id(root))
     if group is None:
-        _by_root[id(root)] = group = {}
+        _views[id(root)] = group = {}
     group[id(arr)] = rec
     return rec
 
@@ -72,11 +75,26 @@ def release(rec):
 
 def _forget(rec):
     _records.pop(id(rec.array), None)
-    group = _by_root.get(id(rec.root))
+    if rec.root is rec.array:
+        return
+    group = _views.get(id(rec.root))
     if group is not None:
         group.pop(id(rec.array), None)
         if not group:
-            del _by_root[id(rec.root)]
+            del _views[id(rec.root)]
+
+
+def _sharing(arr):
+    """The live records whose arrays share memory with ``arr`` (same owner)."""
+    root = _root(arr)
+    found = []
+    owner = _records.get(id(root))
+    if owner is not None and owner.array is root:
+        found.append(owner)
+    group = _views.get(id(root))
+    if group:
+        found.extend(group.values())
+    return found
 
 
 def _make_writeable(arr):
@@ -112,9 +130,8 @@ def prepare_write(arr, op):
             f"{op}: unsupported operation: more than one element of the written-to tensor "
             f"(shape {arr.shape}) refers to a single memory location (an expand/broadcast "
             f"view). Please clone() the tensor before performing the operation.")
-    group = _by_root.get(id(_root(arr))) if _by_root else None
-    if group:
-        recs = list(group.values())
+    recs = _sharing(arr) if _records else None
+    if recs:
         for rec in recs:
             rec.overwritten = op
             _forget(rec)
@@ -134,7 +151,7 @@ def prepare_write(arr, op):
 
 def shares_saved_memory(arr):
     """Does ``arr`` share memory with an array that a live graph saved?"""
-    return bool(_by_root) and id(_root(arr)) in _by_root
+    return bool(_records) and bool(_sharing(arr))
 
 
 def stale_error(node_name, rec):
