@@ -419,7 +419,7 @@ def bench_scalar(E, ctx, table):
         loss = mlp_loss(mg, X, Y)
         loss.backward()
         return loss
-    mg_loss = mg_step()._data
+    mg_loss = mg_step().data
     mg_grads = [p.grad for p in mg_params]
 
     th_step = None
