@@ -12,6 +12,20 @@ from .ops import math as M, math_binary as MB
 from .ops.dtypes import result_type
 from .tensor_reduce import _const, _float, _raw, _tensor_like
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+_FILLS = ("masked_fill_", "index_fill_", "fill_diagonal_")  # cast the value, as fill_ does
+
+
+def _check_castable(op, result, target):
+    """PyTorch refuses to write a result of a higher category (bool < int < float) in place
+    (``int_tensor.sin_()``: "result type Float can't be cast to ... Long")."""
+    if op not in _FILLS and _CATEGORY.get(result.kind, 3) > _CATEGORY.get(target.kind, 3):
+        from .ops.dtypes import torch_name
+        raise RuntimeError(f"{op}: result type {torch_name(result)} can't be cast to the "
+                           f"desired output type {torch_name(target)}")
+
 
 class MathOps:
     __slots__ = ()
@@ -185,8 +199,14 @@ class MathOps:
         def raw_fn(d, *raw):
             with no_grad():
                 out = call(self._make(d, None), *tensors)
+            _check_castable(op, out._data.dtype, d.dtype)
             np.copyto(d, out._data, casting="unsafe")
-        return self._write(op, raw_fn, tensors, call)
+
+        def graph_fn(target, *new):
+            out = call(target, *new)
+            _check_castable(op, out._data.dtype, self._data.dtype)
+            return out
+        return self._write(op, raw_fn, tensors, graph_fn)
 
     def masked_fill_(self, mask, value): return self._inplace_variant("masked_fill_", "masked_fill", mask, value)
     def masked_scatter_(self, mask, source): return self._inplace_variant("masked_scatter_", "masked_scatter", mask, source)

@@ -416,6 +416,8 @@ class TensorOps(MathOps, ReduceLinalgOps):
         if value.ndim:
             raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.ndim} dimension(s).")
+        if value.dtype != self.dtype:  # the result keeps self's dtype (value cast), as torch
+            value = value.to(self.dtype)
         return O.Where.apply(mask, value, self)
 
     def masked_select(self, mask):

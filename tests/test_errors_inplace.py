@@ -421,3 +421,19 @@ def test_two_graphs_share_a_buffer_and_both_go_stale():
     for y in (y1, y2):
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.backward()
+
+
+def test_in_place_math_on_int_tensors_refuses_float_results():
+    t = Tensor(np.array([1, 2]))
+    for op in ("sin_", "exp2_", "sqrt_", "sigmoid_"):
+        if hasattr(t, op):
+            with pytest.raises(RuntimeError, match=f"{op}: result type Float can't be cast to the desired output type Long"):
+                getattr(t, op)()
+    assert t.tolist() == [1, 2]
+
+
+def test_fills_cast_the_value_to_the_tensors_dtype():
+    t = Tensor(np.array([1, 2]))
+    mask = Tensor(np.array([True, False]))
+    assert t.masked_fill(mask, 0.5).tolist() == [0, 2] and t.masked_fill(mask, 0.5).dtype == np.int64
+    assert t.masked_fill_(mask, 7.9).tolist() == [7, 2]
