@@ -128,6 +128,8 @@ class InPlaceMethods:
                            (other,), lambda s, o: s / o)
 
     def clamp_(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("clamp_: At least one of 'min' or 'max' must not be None")
         _check_cast("clamp_", self, (min, max))
         return self._write("clamp_", lambda d: np.clip(d, _raw(min), _raw(max), out=d), (),
                            lambda s: s.clamp(min, max))
@@ -160,15 +162,22 @@ class InPlaceMethods:
     def zero_(self):
         return self._replace("zero_", lambda d: (d.fill(0), d)[1])
 
-    def normal_(self, mean=0.0, std=1.0):
-        from .tensor import _rng
-        return self._replace("normal_", lambda d: (np.copyto(
-            d, _rng().normal(mean, std, d.shape), casting="unsafe"), d)[1])
+    def _check_float(self, op):
+        if self._data.dtype.kind != "f":  # torch has no such kernel for integers or bools
+            raise NotImplementedError(f"{op}: not implemented for {torch_name(self._data.dtype)} "
+                                      f"tensors (only floating point)")
 
-    def uniform_(self, a=0.0, b=1.0):
-        from .tensor import _rng
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        self._check_float("normal_")
+        from .factories import _rng
+        return self._replace("normal_", lambda d: (np.copyto(
+            d, _rng(generator).normal(mean, std, d.shape), casting="unsafe"), d)[1])
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        self._check_float("uniform_")
+        from .factories import _rng
         return self._replace("uniform_", lambda d: (np.copyto(
-            d, _rng().uniform(a, b, d.shape), casting="unsafe"), d)[1])
+            d, _rng(generator).uniform(a, b, d.shape), casting="unsafe"), d)[1])
 
     # ---------------------------------------------------------------- x[index] = v
     def __setitem__(self, index, value):

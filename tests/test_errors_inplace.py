@@ -437,3 +437,19 @@ def test_fills_cast_the_value_to_the_tensors_dtype():
     mask = Tensor(np.array([True, False]))
     assert t.masked_fill(mask, 0.5).tolist() == [0, 2] and t.masked_fill(mask, 0.5).dtype == np.int64
     assert t.masked_fill_(mask, 7.9).tolist() == [7, 2]
+
+
+def test_random_fills_need_float_tensors_and_take_a_generator():
+    with pytest.raises(NotImplementedError, match="normal_: not implemented for Long"):
+        Tensor(np.array([1, 2])).normal_()
+    with pytest.raises(NotImplementedError, match="uniform_: not implemented for Bool"):
+        Tensor(np.array([True])).uniform_()
+    a = A.zeros(4).normal_(generator=A.Generator().manual_seed(7))
+    b = A.zeros(4).normal_(generator=A.Generator().manual_seed(7))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(a.numpy(), np.zeros(4))
+
+
+def test_clamp_in_place_needs_a_bound():
+    with pytest.raises(RuntimeError, match="At least one of 'min' or 'max' must not be None"):
+        A.zeros(2).clamp_()
