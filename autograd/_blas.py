@@ -11,8 +11,10 @@ the same way. Below a few MFLOP the hand-off to the worker never pays.
 What ``matmul`` does. Products under ``SMALL_GEMM_FLOPS`` run on one thread. Larger ones
 are sorted into size classes (powers of two of the FLOP count); each class keeps a
 running average of the time per call on one thread and on all threads, uses the faster,
-and now and then tries the other one again (every ``8`` calls, doubling the interval up
-to 512 while the other stays slower), so it follows the machine's load as it changes.
+and tries the other one again after 0.05 s (doubling the wait up to 1 s while it stays
+slower, and never sooner than 50x the slower setting's time, so tries cost <= ~2%), so
+it follows the machine's load as it changes within about a second. A try is 3 calls and
+counts the best (the first call on sleeping threads pays for waking them).
 The thread count is switched with one C call (< 1 µs) through threadpoolctl and put
 back afterwards (to the count in force at the call, so ``threadpool_limits`` still rules). With one BLAS thread configured (``OPENBLAS_NUM_THREADS=1``) or without
 threadpoolctl it is plain ``np.matmul``.
@@ -28,7 +30,9 @@ import numpy as np
 
 ADAPTIVE = True               # False: every product on BLAS's configured thread count
 SMALL_GEMM_FLOPS = 4e6        # below this a product always runs on one thread
-_EXPLORE_MIN, _EXPLORE_MAX = 8, 512
+_EXPLORE_MIN, _EXPLORE_MAX = 0.05, 1.0  # seconds between tries of the other setting
+_TRY_COST_FACTOR = 50
+_TRY_CALLS = 3  # calls per try of the other setting (the best one counts)
 
 _STATE = {}
 
@@ -79,7 +83,7 @@ def set_threads(n):
         ctl.set_num_threads(n)
 
 
-_CLASSES = {}   # log2(flops) -> [avg time 1 thread, avg time N threads, calls to next try, interval]
+_CLASSES = {}   # log2(flops) -> state list (see matmul)
 
 
 def _flops(a, b):
@@ -101,21 +105,33 @@ def matmul(a, b, out=None):
         return _timed(a, b, out, 1, many)[0]
     key = int(math.log2(flops))
     st = _CLASSES.get(key)
-    if st is None:
-        st = _CLASSES[key] = [None, None, 0, _EXPLORE_MIN]
-    if st[0] is None or st[1] is None:   # try each setting once
+    if st is None:  # [avg 1 thread, avg N threads, next try at, wait, tries left, best of try]
+        st = _CLASSES[key] = [None, None, 0.0, _EXPLORE_MIN, 0, None]
+    if st[0] is None or st[1] is None:   # measure each setting once
         arm = 0 if st[0] is None else 1
     else:
-        best = 0 if st[0] <= st[1] else 1
-        st[2] -= 1
-        arm = best if st[2] > 0 else 1 - best
+        arm = 0 if st[0] <= st[1] else 1
+        if st[4] == 0 and time.perf_counter() >= st[2]:  # time to try the other one again
+            st[4], st[5] = _TRY_CALLS, None
+        if st[4]:
+            arm = 1 - arm
     result, dt = _timed(a, b, out, 1 if arm == 0 else many, many)
-    old = st[arm]
-    st[arm] = dt if old is None else 0.7 * old + 0.3 * dt
-    if st[2] <= 0 and st[0] is not None and st[1] is not None:  # that was a try of the other
-        still_worse = st[arm] > st[1 - arm]
-        st[3] = min(2 * st[3], _EXPLORE_MAX) if still_worse else _EXPLORE_MIN
-        st[2] = st[3]
+    if st[4]:  # a try: its best call (the first may pay for waking the threads) replaces
+        st[5] = dt if st[5] is None else min(st[5], dt)  # the stale figure
+        st[4] -= 1
+        if st[4]:
+            return result
+        st[arm] = st[5]
+        st[3] = min(2 * st[3], _EXPLORE_MAX) if st[arm] > st[1 - arm] else _EXPLORE_MIN
+    else:
+        old = st[arm]
+        st[arm] = dt if old is None else 0.7 * old + 0.3 * dt
+        if st[2] != 0.0:
+            return result
+    # next try: after the wait, and never sooner than 50x the slower setting's time
+    # (so that tries cost at most ~2% however bad the other setting is)
+    slower = max(v for v in st[:2] if v is not None)
+    st[2] = time.perf_counter() + max(st[3], _TRY_COST_FACTOR * slower * _TRY_CALLS)
     return result
 
 
