@@ -115,3 +115,38 @@ def test_malloc_tuning_on_import_and_opt_out(env, expected):
                          env=dict(os.environ, NDGRAD_MALLOC_TUNING=env), timeout=120,
                          check=True).stdout
     assert out.strip() == expected
+
+
+def test_blas_matmul_follows_the_faster_thread_setting(monkeypatch):
+    """With fake timings: the faster setting is used, the other retried after its wait,
+    and the choice flips when the machine's load does."""
+    if (_blas._controller() is None or _blas.info()["threads"] is None
+            or _blas.info()["threads"] < 2):
+        pytest.skip("needs a BLAS with at least two threads and threadpoolctl")
+    clock = {"now": 0.0}
+    cost = {1: 1e-3, "many": 3e-3}      # one thread faster at first
+    used = []
+
+    def fake_timed(a, b, out, threads, many):
+        key = 1 if threads == 1 else "many"
+        used.append(key)
+        clock["now"] += cost[key]
+        return np.matmul(a, b), cost[key]
+
+    class FakeTime:
+        @staticmethod
+        def perf_counter():
+            return clock["now"]
+    monkeypatch.setattr(_blas, "_timed", fake_timed)
+    monkeypatch.setattr(_blas, "time", FakeTime)
+    monkeypatch.setattr(_blas, "_CLASSES", {})
+    a = np.ones((256, 256), np.float32)
+    for _ in range(50):
+        _blas.matmul(a, a)
+    assert used[:2] == [1, "many"] and used[-20:].count(1) == 20   # settled on one thread
+    cost[1], cost["many"] = 4e-3, 1e-3                            # the other core frees up
+    clock["now"] += 10.0                                           # past any wait
+    used.clear()
+    for _ in range(50):
+        _blas.matmul(a, a)
+    assert used[-20:].count("many") == 20
