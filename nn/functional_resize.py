@@ -16,13 +16,15 @@ indices) combined with weights, one spatial dimension at a time:
 """
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from autograd.tensor import Tensor, _as_tensor
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
-           "pixel_unshuffle", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+           "pixel_unshuffle", "adaptive_max_pool1d", "adaptive_max_pool2d", "affine_grid",
+           "grid_sample"]
 
 _MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "bicubic": 2,
           "trilinear": 3, "area": None}
@@ -276,3 +278,107 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
+
+
+# ------------------------------------------------------------------ spatial transformers
+def _base_coords(n, align_corners):
+    """The normalised coordinates [-1, 1] of n pixel centres (or corners)."""
+    if n <= 1:
+        return np.zeros(max(n, 1))
+    c = np.linspace(-1.0, 1.0, n)
+    return c if align_corners else c * (n - 1) / n
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid ``(N, H, W, 2)`` of the affine maps ``theta`` ``(N, 2, 3)`` for an
+    output of ``size`` ``(N, C, H, W)``: ``grid[n, i, j] = theta[n] @ (x_j, y_i, 1)``."""
+    th = _tensor(theta)
+    align_corners = _default_align(align_corners)
+    if len(size) != 4:
+        raise NotImplementedError(f"affine_grid only supports 4D sizes (2-D images), got "
+                                  f"size {list(size)}")
+    n, _, h, w = size
+    if th.ndim != 3 or tuple(th.shape[1:]) != (2, 3) or th.shape[0] != n:
+        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                         f"{list(size)}. Got {list(th.shape)}.")
+    xs, ys = _base_coords(w, align_corners), _base_coords(h, align_corners)
+    base = np.stack([np.broadcast_to(xs[None, :], (h, w)), np.broadcast_to(ys[:, None], (h, w)),
+                     np.ones((h, w))], -1).reshape(1, h * w, 3).astype(th.dtype)
+    grid = Tensor(base) @ th.transpose(1, 2)                       # (N, H·W, 2)
+    return grid.reshape(n, h, w, 2)
+
+
+def _default_align(align_corners):
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                      "the old behavior is desired. See the documentation of grid_sample for "
+                      "details.", stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def _unnormalize(g, size, align_corners):
+    if align_corners:
+        return (g + 1.0) * ((size - 1) / 2.0)
+    return ((g + 1.0) * size - 1.0) / 2.0
+
+
+def _reflect(x, lo, hi):
+    """Reflect coordinates into [lo, hi] (PyTorch's reflect_coordinates), as Tensor ops."""
+    span = hi - lo
+    if span <= 0:
+        return x * 0.0
+    d = (x - lo).abs()
+    flips = np.floor(d._data / span)
+    extra = d - Tensor((flips * span).astype(d.dtype))
+    even = Tensor((flips % 2 == 0).astype(d.dtype))
+    return (extra + lo) * even + (span - extra + lo) * (1.0 - even)
+
+
+def _source(g, size, padding_mode, align_corners):
+    x = _unnormalize(g, size, align_corners)
+    if padding_mode == "border":
+        x = x.clamp(0.0, size - 1.0)
+    elif padding_mode == "reflection":
+        x = _reflect(x, 0.0, float(size - 1)) if align_corners else \
+            _reflect(x, -0.5, size - 0.5).clamp(0.0, size - 1.0)
+    return x
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample ``input`` (N, C, H, W) at the normalised positions ``grid`` (N, Ho, Wo, 2)
+    (x then y, in [-1, 1]) by bilinear or nearest interpolation; differentiable with
+    respect to both."""
+    x, g = _tensor(input), _tensor(grid)
+    align_corners = _default_align(align_corners)
+    if mode not in ("bilinear", "nearest"):
+        raise NotImplementedError(f"grid_sample: mode {mode!r} is not supported by ndgrad "
+                                  f"(bilinear, nearest)")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if x.ndim != 4 or g.ndim != 4 or g.shape[-1] != 2 or g.shape[0] != x.shape[0]:
+        raise RuntimeError(f"grid_sample(): expected 4D input (N, C, H, W) and grid "
+                           f"(N, H_out, W_out, 2) with the same N, got input "
+                           f"{tuple(x.shape)} and grid {tuple(g.shape)}")
+    n, c, h, w = x.shape
+    px = _source(g[..., 0], w, padding_mode, align_corners)       # (N, Ho, Wo)
+    py = _source(g[..., 1], h, padding_mode, align_corners)
+    table = x.permute(0, 2, 3, 1)                                   # (N, H, W, C)
+    batch = np.arange(n)[:, None, None]
+
+    def corner(ix, iy):
+        valid = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
+        vals = table[batch, np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]   # (N, Ho, Wo, C)
+        return vals * Tensor(valid[..., None].astype(x.dtype))
+    if mode == "nearest":
+        out = corner(np.rint(px._data).astype(np.int64), np.rint(py._data).astype(np.int64))
+        return out.permute(0, 3, 1, 2)
+    x0, y0 = np.floor(px._data).astype(np.int64), np.floor(py._data).astype(np.int64)
+    wx1 = (px - Tensor(x0.astype(x.dtype))).unsqueeze(-1)
+    wy1 = (py - Tensor(y0.astype(x.dtype))).unsqueeze(-1)
+    wx0, wy0 = 1.0 - wx1, 1.0 - wy1
+    out = (corner(x0, y0) * (wx0 * wy0) + corner(x0 + 1, y0) * (wx1 * wy0)
+           + corner(x0, y0 + 1) * (wx0 * wy1) + corner(x0 + 1, y0 + 1) * (wx1 * wy1))
+    return out.permute(0, 3, 1, 2)

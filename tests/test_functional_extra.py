@@ -117,6 +117,17 @@ CASES = [
     ("interpolate", [rn(1, 2, 4, 5)], dict(scale_factor=2.5, mode="bicubic")),
     ("interpolate", [rn(1, 2, 3, 4, 2)], dict(size=(4, 3, 5), mode="trilinear")),
     ("interpolate", [rn(2, 3, 6, 8)], dict(size=(4, 3), mode="area")),
+    ("affine_grid", [rn(2, 2, 3), (2, 3, 4, 5)], dict(align_corners=False)),
+    ("affine_grid", [rn(1, 2, 3), (1, 1, 3, 6)], dict(align_corners=True)),
+    ("grid_sample", [rn(2, 3, 5, 6), R.uniform(-1.2, 1.2, (2, 4, 7, 2))], {}),
+    ("grid_sample", [rn(2, 3, 5, 6), R.uniform(-1.2, 1.2, (2, 4, 7, 2))],
+     dict(padding_mode="border", align_corners=True)),
+    ("grid_sample", [rn(1, 2, 5, 6), R.uniform(-1.6, 1.6, (1, 4, 7, 2))],
+     dict(padding_mode="reflection")),
+    ("grid_sample", [rn(1, 2, 5, 6), R.uniform(-1.6, 1.6, (1, 4, 7, 2))],
+     dict(padding_mode="reflection", align_corners=True)),
+    ("grid_sample", [rn(1, 2, 5, 6), R.uniform(-1.2, 1.2, (1, 3, 3, 2))],
+     dict(mode="nearest")),
     ("pixel_shuffle", [rn(2, 8, 3, 4), 2], {}),
     ("pixel_unshuffle", [rn(2, 2, 6, 4), 2], {}),
     ("adaptive_max_pool2d", [rn(2, 3, 7, 9), (3, 4)], {}),
@@ -443,3 +454,13 @@ def test_embedding_bag_scale_grad_by_freq_follows_the_documented_rule():
     np.testing.assert_allclose(w.grad._data.ravel(), [0, 12 / 3, 10, 10, 0])
     with pytest.raises(ValueError, match="max mode does not support scaling"):
         F.embedding_bag(Tensor(np.array([[1, 2]])), w, mode="max", scale_grad_by_freq=True)
+
+
+def test_spatial_transformer_identity_and_default_warning():
+    x = Tensor(R.standard_normal((1, 2, 4, 5)))
+    theta = Tensor(np.array([[[1.0, 0, 0], [0, 1.0, 0]]]))
+    grid = F.affine_grid(theta, (1, 2, 4, 5), align_corners=False)
+    np.testing.assert_allclose(F.grid_sample(x, grid, align_corners=False)._data, x._data,
+                               atol=1e-12)
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.grid_sample(x, grid)
