@@ -13,6 +13,7 @@ from .inplace import InPlaceMethods
 from .tensor_ops import TensorOps
 from .variable import Variable
 from .indexing import _index_steps  # PyTorch's indexing rules
+from .ops.dtypes import result_type, torch_name
 
 _FLOAT_KINDS = "f"
 default_dtype = np.dtype(np.float32)
@@ -281,8 +282,16 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
     def __matmul__(self, other): return matmul(self, other)
     def __rmatmul__(self, other): return matmul(other, self)
 
+    def __sub__(self, other):
+        _no_bool_subtraction(other)
+        return Variable.__sub__(self, other)
+
+    def __rsub__(self, other):
+        _no_bool_subtraction(other)
+        return Variable.__rsub__(self, other)
+
     add = Variable.__add__
-    sub = Variable.__sub__
+    sub = __sub__
     mul = Variable.__mul__
     neg = Variable.__neg__
     pow = Variable.__pow__
@@ -298,15 +307,26 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
     def __le__(self, other): return self._compare(other, np.less_equal)
     def __gt__(self, other): return self._compare(other, np.greater)
     def __ge__(self, other): return self._compare(other, np.greater_equal)
-    def __and__(self, other): return self._compare(other, np.logical_and if self.dtype == bool else np.bitwise_and)
-    def __or__(self, other): return self._compare(other, np.logical_or if self.dtype == bool else np.bitwise_or)
-    def __xor__(self, other): return self._compare(other, np.logical_xor if self.dtype == bool else np.bitwise_xor)
+    def _bitwise(self, other, fn, name):
+        """``& | ^``: bitwise on integers and bools (logical for two bools), in PyTorch's
+        promoted dtype (``bool & int64`` is int64); floats are refused, as in torch."""
+        b = other._data if isinstance(other, Tensor) else self._coerce(other)
+        dtype = result_type(self._data, np.asarray(b))
+        if dtype.kind not in "biu":
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{torch_name(dtype)}\'')
+        return Tensor._make(fn(self._data.astype(dtype, copy=False),
+                               np.asarray(b).astype(dtype, copy=False)), None)
+
+    def __and__(self, other): return self._bitwise(other, np.bitwise_and, "bitwise_and")
+    def __or__(self, other): return self._bitwise(other, np.bitwise_or, "bitwise_or")
+    def __xor__(self, other): return self._bitwise(other, np.bitwise_xor, "bitwise_xor")
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
     def __invert__(self): return Tensor._make(np.logical_not(self._data) if self.dtype == bool else ~self._data, None)
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     # ------------------------------------------------------------------ elementwise
-    def maximum(self, other): return O.Maximum.apply(self, self._wrap(other))
-    def minimum(self, other): return O.Minimum.apply(self, self._wrap(other))
+    def maximum(self, other): return O.Maximum.apply(self, _tensor_arg(other, "maximum"))
+    def minimum(self, other): return O.Minimum.apply(self, _tensor_arg(other, "minimum"))
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -505,6 +525,21 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
 
     def where(self, condition, other):
         return where(condition, self, other)
+
+
+def _tensor_arg(other, op):
+    """PyTorch's binary functions such as ``maximum`` take a Tensor, not a number."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(other).__name__}")
+    return other
+
+
+def _no_bool_subtraction(other):
+    if isinstance(other, (bool, np.bool_)):  # a Python bool would become 1 and pass
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 Tensor._result_type = Tensor

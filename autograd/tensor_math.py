@@ -141,12 +141,18 @@ class MathOps:
         if rounding_mode not in ("trunc", "floor"):
             raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
                              f"'floor' but found {rounding_mode!r}")
-        other_raw = _raw(other)
-        ints = self.dtype.kind in "iu" and np.asarray(other_raw).dtype.kind in "iub"
-        if ints:
-            a, b = self._data, np.asarray(other_raw)
-            out = np.floor_divide(a, b) if rounding_mode == "floor" else np.trunc(a / b)
-            return _const(np.asarray(out).astype(np.result_type(a, b)))
+        a, b = self._data, np.asarray(_raw(other))
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":  # integer division, as torch
+            dtype = result_type(a, b)  # torch's promotion (uint8 // 3 stays uint8)
+            if dtype.kind == "b":
+                raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
+            if np.any(b == 0):
+                raise RuntimeError("ZeroDivisionError (integer division by zero in div with "
+                                   f"rounding_mode={rounding_mode!r})")
+            a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+            out = np.floor_divide(a, b) if rounding_mode == "floor" else \
+                np.where((a % b != 0) & ((a < 0) != (b < 0)), a // b + 1, a // b)
+            return _const(np.asarray(out).astype(dtype, copy=False))
         return q.floor() if rounding_mode == "floor" else q.trunc()
 
     divide = div

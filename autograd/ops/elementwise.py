@@ -25,19 +25,25 @@ class Add(Function):
         return grad, grad
 
 
+def _is_bool(x):
+    return type(x) is np.ndarray and x.dtype == bool
+
+
 class Sub(Function):
     """y = a - b;  dL/da = dL/dy,  dL/db = -dL/dy"""
     backward_rule = "dL/da = dL/dy,  dL/db = -dL/dy"
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = promoted(a, b)
-        try:
-            return a - b
-        except TypeError:  # NumPy refuses bool - bool; torch says so as a RuntimeError
+        if _is_bool(a) and _is_bool(b):
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator "
-                               "instead.") from None
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        if _is_bool(a) or _is_bool(b):  # NumPy would compute it; torch refuses
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        a, b = promoted(a, b)
+        return a - b
 
     @staticmethod
     def backward(ctx, grad):
@@ -127,6 +133,22 @@ class PowScalar(Function):
         return grad * (x ** (p - 1) * p)
 
 
+def _integers(a, b):
+    return type(a) is np.ndarray and a.dtype.kind in "iu" and np.asarray(b).dtype.kind in "iu"
+
+
+def _int_power(a, b):
+    """Integer powers as PyTorch computes them: a negative exponent gives 1 for a == 1,
+    ±1 for a == -1 and 0 otherwise (NumPy refuses negative integer exponents)."""
+    neg = b < 0
+    if not np.any(neg):
+        return np.power(a, b)
+    y = np.power(a, np.where(neg, 0, b))
+    odd = (b % 2) != 0
+    by_neg = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(neg, by_neg, y).astype(y.dtype, copy=False)
+
+
 class Pow(Function):
     """y = a ** b;  dL/da = dL/dy · b · a^(b-1),  dL/db = dL/dy · y · log(a)
 
@@ -136,7 +158,13 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.power(*promoted(a, b)) if type(a) is np.ndarray else a ** b
+        if type(a) is np.ndarray:
+            a2, b2 = promoted(a, b)
+            y = _int_power(a2, b2) if _integers(a2, b2) else np.power(a2, b2)
+            if a2.dtype == bool:
+                y = y.astype(bool)  # bool ** bool stays bool, as torch (NumPy gives int8)
+        else:
+            y = a ** b
         ctx.save_for_backward(a, b, y)
         return y
 

@@ -54,7 +54,12 @@ class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.remainder(*promoted(a, b))
+        a, b = promoted(a, b)
+        if a.dtype == bool:
+            raise NotImplementedError('"remainder_cpu" not implemented for \'Bool\'')
+        if a.dtype.kind in "iu" and np.any(np.asarray(b) == 0):  # NumPy would give 0
+            raise RuntimeError("ZeroDivisionError (integer remainder by zero)")
+        return np.remainder(a, b)
 
     @staticmethod
     def backward(ctx, grad):
