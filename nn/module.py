@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from autograd import Tensor, no_grad
+from autograd import Tensor, is_grad_enabled, no_grad
 from autograd import function as _function
 from autograd.saved import prepare_write
 
@@ -143,7 +143,13 @@ class Module:
         try:
             if self._forward_pre_hooks:
                 args, kwargs = self._run_pre_hooks(args, kwargs)
-            out = self.forward(*args, **kwargs)
+            d = self.__dict__
+            if (d.get("_backward_hooks") or d.get("_backward_pre_hooks")) \
+                    and is_grad_enabled():
+                from .hooks import wrap_call
+                out = wrap_call(self, args, lambda a: self.forward(*a, **kwargs))
+            else:
+                out = self.forward(*args, **kwargs)
             if self._forward_hooks:
                 with_kwargs = self.__dict__.get("_hooks_with_kwargs", ())
                 for hid, hook in list(self._forward_hooks.items()):
@@ -205,6 +211,21 @@ class Module:
         if with_kwargs:
             self.__dict__.setdefault("_hooks_with_kwargs", set()).add(handle.id)
         return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's inputs are computed; it may return a new ``grad_input`` (see
+        nn/hooks.py)."""
+        if "_backward_hooks" not in self.__dict__:
+            self.__dict__["_backward_hooks"] = {}
+        return self._add_hook(self._backward_hooks, hook, prepend, False)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients with respect to the
+        module's outputs are computed; it may return a new ``grad_output``."""
+        if "_backward_pre_hooks" not in self.__dict__:
+            self.__dict__["_backward_pre_hooks"] = {}
+        return self._add_hook(self._backward_pre_hooks, hook, prepend, False)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args)`` runs before ``forward``; it may return new args.

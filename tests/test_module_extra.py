@@ -244,3 +244,49 @@ def test_pad_sequence_matches_torch(kw):
     np.testing.assert_array_equal(ours._data, theirs.detach().numpy())
     from nn.utils.rnn import pad_sequence
     assert pad_sequence is nn.utils.pad_sequence
+
+
+def _hooked_run(lib, mod, make_tensor, state=None):
+    """A 3-layer MLP with backward hooks: what the hooks saw, and the first weight's grad."""
+    m = mod.Sequential(mod.Linear(3, 4), mod.ReLU(), mod.Linear(4, 2)).double()
+    if state is not None:
+        m.load_state_dict(state)
+    seen = []
+
+    def total(t):
+        return None if t is None else float(t.sum())
+    m[2].register_full_backward_hook(
+        lambda md, gi, go: seen.append(("last", total(gi[0]), total(go[0]))) or (gi[0] * 2,))
+    m[0].register_full_backward_pre_hook(lambda md, go: seen.append(("pre", total(go[0]))))
+    m[0].register_full_backward_hook(
+        lambda md, gi, go: seen.append(("first", [total(g) for g in gi], total(go[0]))))
+    out = m(make_tensor(np.linspace(-1, 1, 15).reshape(5, 3)))
+    out.sum().backward()
+    return seen, m[0].weight.grad, m
+
+
+def test_full_backward_hooks_match_torch():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    seen_t, grad_t, mt = _hooked_run("torch", torch.nn, torch.tensor)
+    state = {k: v.detach().numpy() for k, v in mt.state_dict().items()}
+    seen_n, grad_n, _ = _hooked_run("nd", nn, Tensor, state)
+    assert [s[0] for s in seen_n] == [s[0] for s in seen_t] == ["last", "pre", "first"]
+    np.testing.assert_allclose(np.array(seen_n[0][1:]), np.array(seen_t[0][1:]), rtol=1e-12)
+    np.testing.assert_allclose(seen_n[1][1], seen_t[1][1], rtol=1e-12)   # doubled grad_input
+    assert seen_n[2][1] == seen_t[2][1] == [None]                        # input needs no grad
+    np.testing.assert_allclose(grad_n._data, grad_t.numpy(), rtol=1e-12)
+
+
+def test_backward_hook_sees_input_gradient_and_is_removable():
+    lin = nn.Linear(2, 2).double()
+    got = []
+    handle = lin.register_full_backward_hook(lambda m, gi, go: got.append(gi[0]._data.copy()))
+    x = Tensor(np.ones((1, 2)), requires_grad=True)
+    lin(x).sum().backward()
+    np.testing.assert_allclose(got[0], x.grad._data)
+    handle.remove()
+    lin(x).sum().backward()
+    assert len(got) == 1
+    with A.no_grad():
+        lin(x)  # no graph, no hooks
