@@ -24,7 +24,8 @@ _METHODS = (
     "erfinv", "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder",
     "floor_divide", "div", "divide", "true_divide", "copysign", "hypot", "logaddexp", "lerp",
     "xlogy", "logit", "nan_to_num", "sgn", "heaviside", "clamp_min", "clamp_max",
-    "lgamma", "digamma", "logaddexp2", "deg2rad", "rad2deg", "sinc",
+    "lgamma", "digamma", "logaddexp2", "fmax", "fmin", "logical_and", "logical_or",
+    "logical_xor", "logical_not", "ravel", "deg2rad", "rad2deg", "sinc",
     # reductions, scans, order statistics, tests
     "prod", "nansum", "nanmean", "aminmax", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "norm", "median", "mode",
     "kthvalue", "quantile", "any", "all", "count_nonzero", "sort", "argsort", "msort", "topk",
@@ -52,7 +53,8 @@ __all__ = list(_METHODS) + ["einsum", "tensordot", "meshgrid", "broadcast_tensor
                             "broadcast_shapes", "std_mean", "var_mean", "where", "numel",
                             "is_tensor", "is_floating_point", "clamp", "clip", "add", "sub",
                             "mul", "pow", "neg", "subtract", "multiply", "negative",
-                            "polygamma"]
+                            "polygamma", "cdist", "atleast_1d", "atleast_2d", "atleast_3d",
+                            "searchsorted", "bucketize", "cov", "corrcoef"]
 
 
 def add(input, other, *, alpha=1):
@@ -84,6 +86,71 @@ subtract, multiply, negative = sub, mul, neg
 def polygamma(n, input):
     """ψ⁽ⁿ⁾(input) (PyTorch's argument order: n first)."""
     return _as_tensor(input).polygamma(n)
+
+
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of x1 [.., P, M] and x2 [.., R, M];
+    the gradient at a zero distance is 0, as in PyTorch."""
+    from .linalg import vector_norm
+    return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
+
+
+def atleast_1d(*tensors):
+    out = [_as_tensor(t) for t in (tensors[0] if len(tensors) == 1 and isinstance(
+        tensors[0], (list, tuple)) else tensors)]
+    out = [t.reshape(1) if t.ndim == 0 else t for t in out]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors):
+    out = atleast_1d(*tensors)
+    out = [t.unsqueeze(0) if t.ndim == 1 else t for t in (out if isinstance(out, tuple) else [out])]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*tensors):
+    out = atleast_2d(*tensors)
+    out = [t.unsqueeze(-1) if t.ndim == 2 else t for t in (out if isinstance(out, tuple) else [out])]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def searchsorted(sorted_sequence, values, *, right=False, side=None, out_int32=False):
+    """Insertion indices of ``values`` in the last dim of ``sorted_sequence`` (1-D, or one
+    row per leading index of values); no gradient."""
+    right = right or side == "right"
+    seq = np.asarray(sorted_sequence._data if isinstance(sorted_sequence, Tensor) else sorted_sequence)
+    vals = np.asarray(values._data if isinstance(values, Tensor) else values)
+    less = np.less_equal if right else np.less
+    if seq.ndim == 1:
+        idx = less(seq, vals[..., None]).sum(-1)
+    else:
+        idx = less(seq[..., None, :], vals[..., :, None]).sum(-1)
+    return Tensor(idx.astype(np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each input value: i with boundaries[i-1] < x <= boundaries[i]
+    (``right=True``: boundaries[i-1] <= x < boundaries[i])."""
+    return searchsorted(boundaries, input, right=right, out_int32=out_int32)
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """Covariance of the variables in the rows of ``input`` (observations in columns)."""
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov: fweights/aweights are not supported by ndgrad")
+    x = _as_tensor(input)
+    x = x.reshape(1, -1) if x.ndim < 2 else x
+    centered = x - x.mean(dim=1, keepdim=True)
+    out = centered @ centered.T / float(max(x.shape[1] - correction, 0))
+    return out.reshape(()) if _as_tensor(input).ndim < 2 else out
+
+
+def corrcoef(input):
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal().sqrt()
+    return c / (d.unsqueeze(1) * d.unsqueeze(0))
 
 
 def numel(input):

@@ -78,6 +78,25 @@ class MathOps:
         safe = x.masked_fill(zero, 1.0) * float(np.pi)
         return (safe.sin() / safe).masked_fill(zero, 1.0)
 
+    def fmax(self, other):
+        """Elementwise max ignoring nan (nan only where both are nan)"""
+        other = _tensor_like(other, self)
+        return self.maximum(other).where(~np.isnan(self._data) & ~np.isnan(other._data),
+                                         self.where(np.isnan(other._data), other))
+
+    def fmin(self, other):
+        other = _tensor_like(other, self)
+        return self.minimum(other).where(~np.isnan(self._data) & ~np.isnan(other._data),
+                                         self.where(np.isnan(other._data), other))
+
+    def logical_and(self, other): return _const(np.logical_and(self._data, _raw(other)))
+    def logical_or(self, other): return _const(np.logical_or(self._data, _raw(other)))
+    def logical_xor(self, other): return _const(np.logical_xor(self._data, _raw(other)))
+    def logical_not(self): return _const(np.logical_not(self._data))
+
+    def ravel(self):
+        return self.reshape(-1)
+
     def reciprocal(self):
         return self._unary(M.Reciprocal)
 

@@ -73,6 +73,11 @@ OPS = {
     "einsum_sublists_ellipsis": (lambda m, a, b: m.einsum(a, [..., 0], b, [..., 0]), [(2, 3), (2, 3)]),
     "einsum_scalar": (lambda m, a, b: m.einsum(",ij->ij", a, b), [(), (2, 3)]),
     # products
+    "cdist": (lambda m, a, b: m.cdist(a, b), [(4, 3), (5, 3)]),
+    "cdist_p1_batched": (lambda m, a, b: m.cdist(a, b, p=1.0), [(2, 4, 3), (2, 5, 3)]),
+    "cdist_same_points": (lambda m, a: m.cdist(a, a), [(3, 2)]),
+    "atleast": (lambda m, a, b, c: m.atleast_3d(a, b, c), [(), (3,), (2, 3)]),
+    "atleast_2d": (lambda m, a: m.atleast_2d(a), [(3,)]),
     "mm": (lambda m, a, b: m.mm(a, b), [(2, 3), (3, 4)]),
     "bmm": (lambda m, a, b: a.bmm(b), [(2, 2, 3), (2, 3, 4)]),
     "mv": (lambda m, a, v: m.mv(a, v), [(2, 3), (3,)]),
@@ -137,7 +142,7 @@ def test_against_torch(name):
 # Every row on inputs drawn by hypothesis, except the decompositions of drawn matrices
 # (they can be near-singular or have close singular values: checked below on
 # well-conditioned constructions, and on fixed inputs above).
-DRAWN_DECOMPOSITIONS = {"det_batch", "det_singular", "qr_tall", "qr_square", "qr_wide", "qr_batch", "svd",
+DRAWN_DECOMPOSITIONS = {"det_batch", "det_singular", "cdist_same_points", "qr_tall", "qr_square", "qr_wide", "qr_batch", "svd",
                         "svd_wide", "svd_batch", "svd_full_values", "svd_reconstruct",
                         "svdvals", "pinv_tall", "pinv_wide", "pinverse", "lstsq",
                         "matrix_power",

@@ -75,6 +75,10 @@ OPS = {
     "deg2rad_rad2deg": (lambda m, x: m.deg2rad(x * 90).rad2deg(), [S]),
     "sinc": (lambda m, x: m.sinc(x), [S]),
     "sinc_at_zero": (lambda m, x: m.sinc(x * 0), [S]),
+    "fmax_fmin": (lambda m, a, b: (m.fmax(m.log(a), b), m.fmin(a.log(), m.log(b))), [S, S]),
+    "logical": (lambda m, a, b: (m.logical_and(a > 0, b > 0), (a > 0).logical_or(b > 0),
+                                 m.logical_xor(a > 0, b > 0), m.logical_not(a > 0)), [S, S]),
+    "ravel": (lambda m, x: m.ravel(x.t()), [S]),
     "int_sin_promotes": (lambda m, x: m.sin(x), [dict(shape=S, dtype="int64", low=-3, high=3)]),
     "mixed_dtypes_atan2": (lambda m, a, b: m.atan2(a, b), [dict(shape=S, dtype="float32"), (4,)]),
     "int_float32_fmod": (lambda m, a, b: m.fmod(a, b), [dict(shape=S, dtype="int64", low=-9, high=9),
@@ -98,7 +102,7 @@ def test_against_torch(name):
 JUMPS = {"floor", "ceil", "round", "trunc", "round_decimals", "frac", "fmod", "remainder",
          "mod_operator", "rmod", "floordiv", "div_floor", "div_trunc", "copysign", "sgn",
          "heaviside", "clamp_tensor", "clamp_tensor_min", "clamp_min_max", "nan_to_num",
-         "logit_eps", "round_inplace", "clamp_min_inplace"}
+         "logit_eps", "round_inplace", "clamp_min_inplace", "fmax_fmin"}
 
 
 @pytest.mark.parametrize("name", sorted(set(OPS) - JUMPS))
