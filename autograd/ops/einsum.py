@@ -1,6 +1,6 @@
 """Einstein summation with a backward for any subscripts.
 
-``einsum`` (in ``autograd/tensor_ops.py``) first rewrites the equation PyTorch accepts
+``einsum`` (in ``autograd/tensor_reduce.py``) first rewrites the equation PyTorch accepts
 (implicit output, ``...``, spaces, size-1 broadcasting) into an explicit, letters-only
 one with operands of consistent sizes, then applies :class:`Einsum`.
 

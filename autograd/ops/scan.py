@@ -1,7 +1,7 @@
 """Scans (running reductions along one dim): cumsum, cumprod, logcumsumexp.
 
 cummax/cummin are composites (indices from NumPy, values gathered at them, so the
-gradient goes to the index), in ``autograd/tensor_ops.py``.
+gradient goes to the index), in ``autograd/tensor_reduce.py``.
 """
 import numpy as np
 

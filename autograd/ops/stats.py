@@ -1,7 +1,7 @@
 """More reductions: prod and vector norms.
 
 Medians, quantiles, sort, topk, kthvalue, mode, cummax are composites (indices from
-NumPy, values gathered at them) in ``autograd/tensor_ops.py``; matrix norms are
+NumPy, values gathered at them) in ``autograd/tensor_reduce.py``; matrix norms are
 composites of these and of singular values.
 """
 import numpy as np
