@@ -332,7 +332,7 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            return self._clamp_tensor(min, max)  # tensor_ops.py: gradients for the bounds too
+            return self._clamp_tensor(min, max)  # tensor_math.py: gradients for the bounds too
         return O.Clamp.apply(self, min=min, max=max)
 
     clip = clamp
