@@ -155,14 +155,22 @@ def random_split(dataset, lengths, generator=None, seed=None):
 
 
 # -------------------------------------------------------------------------------- DataLoader
-def default_collate(samples):
-    """Stack a list of samples (arrays, numbers, Tensors, or tuples/dicts of them) into a batch."""
+def _collate_arrays(samples):
+    """Stack a list of samples (arrays, numbers, Tensors, or tuples/dicts of them) into a
+    batch of NumPy arrays."""
     first = samples[0]
     if isinstance(first, dict):
-        return {k: default_collate([s[k] for s in samples]) for k in first}
+        return {k: _collate_arrays([s[k] for s in samples]) for k in first}
     if isinstance(first, (tuple, list)):
-        return tuple(default_collate(list(field)) for field in zip(*samples))
+        return tuple(_collate_arrays(list(field)) for field in zip(*samples))
     return np.stack([_as_array(s) for s in samples])
+
+
+def default_collate(samples):
+    """Stack a list of samples (arrays, numbers, Tensors, or tuples/dicts of them) into a
+    batch of ``autograd.Tensor`` (integers as int64), as ``torch``'s ``default_collate``
+    (for use inside a custom ``collate_fn``)."""
+    return _convert(_collate_arrays(samples), True)
 
 
 def _fetch(dataset, indices):
@@ -170,7 +178,7 @@ def _fetch(dataset, indices):
     getitems = getattr(dataset, "__getitems__", None)
     if getitems is not None:
         return getitems(indices)
-    return default_collate([dataset[int(i)] for i in indices])
+    return _collate_arrays([dataset[int(i)] for i in indices])
 
 
 def _to_tensor(x):

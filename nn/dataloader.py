@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from .data import Dataset, _convert, _fetch, default_collate
+from .data import Dataset, _collate_arrays, _convert, _fetch
 from .samplers import (BatchSampler, RandomSampler, SequentialSampler, as_numpy_generator)
 
 __all__ = ["DataLoader", "IterableDataset", "ConcatDataset", "ChainDataset", "get_worker_info",
@@ -382,7 +382,7 @@ class DataLoader:
     def _collate_list(self, samples):
         if self.collate_fn is not None:
             return self.collate_fn(samples)
-        return _convert(default_collate(samples), self.as_tensor)
+        return _convert(_collate_arrays(samples), self.as_tensor)
 
     def _iterable_batches(self, it):
         if self.batch_size is None:

@@ -197,3 +197,15 @@ def test_ndgrad(case):
 @pytest.mark.parametrize("case", params(ALL))
 def test_same_as_torch(case):
     check_torch(case)
+
+
+def test_default_collate_gives_tensors_like_torch():
+    import nn.data as data
+    from autograd import Tensor
+    batch = data.default_collate([(np.ones(2, np.float32), 1), (np.zeros(2, np.float32), 3)])
+    assert isinstance(batch[0], Tensor) and batch[0].shape == (2, 2)
+    assert batch[1].dtype == np.int64 and batch[1].numpy().tolist() == [1, 3]
+    loader = data.DataLoader(data.TensorDataset(np.arange(4.0)), batch_size=2,
+                             collate_fn=lambda b: data.default_collate(b))
+    first = next(iter(loader))
+    assert isinstance(first[0], Tensor) and first[0].numpy().tolist() == [0.0, 1.0]
