@@ -109,11 +109,12 @@ def test_forced_path_is_the_one_recorded():
     np.testing.assert_allclose(fast.detach().numpy(), plain.detach().numpy(), rtol=1e-5)
     np.testing.assert_allclose(layer_fast.detach().numpy(), layer_plain.detach().numpy(),
                                rtol=1e-5, atol=1e-6)
-    # Winograd: 4x4 input tiles at stride 2 (an Unfold) and matrix products (MatMul);
-    # im2col: one Unfold and one MatMul
+    # Winograd: 4x4 input tiles at stride 2 (an Unfold) and four matrix products (MatMul);
+    # im2col: one Unfold and one product (MatMulAdd)
     fast_ops, plain_ops = _ops_of(fast), _ops_of(plain)
     assert fast_ops.count("Unfold") == 1 and fast_ops.count("MatMul") == 4
-    assert plain_ops.count("Unfold") == 1 and plain_ops.count("MatMul") == 1
+    assert plain_ops.count("Unfold") == 1 and plain_ops.count("MatMulAdd") == 1
+    assert "MatMul" not in plain_ops
 
 
 @pytest.mark.parametrize("kwargs,match", [
