@@ -136,6 +136,10 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
 
     def _coerce(self, value):
         """A Python number / array / list as an array suited to combine with self."""
+        if type(value) is float or type(value) is int:  # the common case: a cached constant
+            const = _constants.get((value, type(value), self._data.dtype))
+            if const is not None:
+                return const
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in _SUPPORTED_KINDS:
                 raise TypeError(_unsupported_message(value, value.dtype))
@@ -148,11 +152,11 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
                 value = int(value)
             kind = self._data.dtype.kind
             if kind in _FLOAT_KINDS:
-                return np.asarray(value, dtype=self._data.dtype)
+                return _constant(value, self._data.dtype)
             if isinstance(value, (float, np.floating)):  # int tensor * 0.5 is float32
-                return np.asarray(value, dtype=default_dtype)
+                return _constant(value, self._data.dtype, default_dtype)
             # an int with a bool tensor promotes to int64 (True + 1 == 2), as in torch
-            return np.asarray(value, dtype=self._data.dtype if kind in "iu" else None)
+            return _constant(value, self._data.dtype, self._data.dtype if kind in "iu" else None)
         return _infer_array(value)
 
     def _wrap(self, other):
@@ -314,8 +318,10 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
         dtype = result_type(self._data, np.asarray(b))
         if dtype.kind not in "biu":
             raise NotImplementedError(f'"{name}_cpu" not implemented for \'{torch_name(dtype)}\'')
-        return Tensor._make(fn(self._data.astype(dtype, copy=False),
-                               np.asarray(b).astype(dtype, copy=False)), None)
+        if dtype == bool:  # through _compare, which graph tracers (ONNX export) follow
+            return self._compare(other, _LOGICAL[fn])
+        a = self if self.dtype == dtype else Tensor._make(self._data.astype(dtype), None)
+        return a._compare(np.asarray(b).astype(dtype, copy=False), fn)
 
     def __and__(self, other): return self._bitwise(other, np.bitwise_and, "bitwise_and")
     def __or__(self, other): return self._bitwise(other, np.bitwise_or, "bitwise_or")
@@ -525,6 +531,24 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
 
     def where(self, condition, other):
         return where(condition, self, other)
+
+
+_LOGICAL = {np.bitwise_and: np.logical_and, np.bitwise_or: np.logical_or,
+            np.bitwise_xor: np.logical_xor}
+
+# Python numbers met as operands become 0-d arrays. They are cached and read-only: never
+# written (an in-place op on one is refused), so nodes can save them without a guard.
+_constants = {}
+
+
+def _constant(value, self_dtype, dtype=None):
+    arr = np.asarray(value, dtype=self_dtype if dtype is None and self_dtype.kind in "f" else dtype)
+    if type(value) is float or type(value) is int:
+        arr.flags.writeable = False
+        if len(_constants) > 4096:
+            _constants.clear()
+        _constants[(value, type(value), self_dtype)] = arr
+    return arr
 
 
 def _tensor_arg(other, op):
