@@ -35,6 +35,15 @@ def _float(A, op):
         raise RuntimeError(f"linalg.{op}: Expected a floating point tensor as input. Got {A.dtype}")
 
 
+def _matrices(A, op):
+    """At least 2-D and floating point (NumPy would compute on integers, or raise its own
+    LinAlgError for a vector), as PyTorch requires."""
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.{op}: The input tensor A must have at least 2 dimensions "
+                           f"(got shape {A.shape}).")
+    _float(A, op)
+
+
 def det(A):
     _square(A, "det")
     _float(A, "det")
@@ -75,6 +84,7 @@ def solve(A, B, *, left=True):
 
 def cholesky(A, *, upper=False):
     _square(A, "cholesky")
+    _float(A, "cholesky")
     L = D.Cholesky.apply(A)
     return L.mT if upper else L
 
@@ -88,6 +98,7 @@ def qr(A, mode="reduced"):
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            f"'reduced' (default), 'r', or 'complete'")
+    _matrices(A, "qr")
     m, n = A.shape[-2:]
     k = min(m, n)
     qm = "complete" if mode == "complete" else "reduced"
@@ -100,6 +111,7 @@ def qr(A, mode="reduced"):
 
 
 def svd(A, full_matrices=True):
+    _matrices(A, "svd")
     m, n = A.shape[-2:]
     k = min(m, n)
     shapes = ((m, m), (k,), (n, n)) if full_matrices else ((m, k), (k,), (k, n))
@@ -107,11 +119,13 @@ def svd(A, full_matrices=True):
 
 
 def svdvals(A):
+    _matrices(A, "svdvals")
     return D.Svdvals.apply(A)
 
 
 def eigh(A, UPLO="L"):
     _square(A, "eigh")
+    _float(A, "eigh")
     n = A.shape[-1]
     return Eigh(*_unpack(D.Eigh.apply(A, UPLO=UPLO), ((n,), (n, n))))
 
@@ -123,6 +137,7 @@ def eigvalsh(A, UPLO="L"):
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     if atol is not None:
         raise NotImplementedError("linalg.pinv: atol is not supported by ndgrad; use rtol")
+    _matrices(A, "pinv")
     return D.Pinv.apply(A, rtol=rtol, hermitian=hermitian)
 
 

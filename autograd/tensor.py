@@ -335,8 +335,8 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
     def minimum(self, other): return O.Minimum.apply(self, _tensor_arg(other, "minimum"))
 
     def clamp(self, min=None, max=None):
-        if min is None and max is None:
-            raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+        if min is None and max is None:  # a RuntimeError, as in torch
+            raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             return self._clamp_tensor(min, max)  # tensor_math.py: gradients for the bounds too
         return O.Clamp.apply(self, min=min, max=max)
@@ -549,6 +549,10 @@ def _constant(value, self_dtype, dtype=None):
             _constants.clear()
         _constants[(value, type(value), self_dtype)] = arr
     return arr
+
+
+from .dtype_rules import install as _install_dtype_rules  # noqa: E402
+_install_dtype_rules(Tensor)
 
 
 def _tensor_arg(other, op):

@@ -101,6 +101,8 @@ class MathOps:
         return self._unary(M.Reciprocal)
 
     def square(self):
+        if self.dtype == bool:  # NumPy's bool * bool is int8; torch squares bools to int64
+            return self.to(np.int64).square()
         return M.Square.apply(self)
 
     def _rounding(self, fn, decimals=0):
@@ -112,7 +114,7 @@ class MathOps:
     def ceil(self): return self._rounding("ceil")
     def trunc(self): return self._rounding("trunc")
     fix = trunc
-    def sgn(self): return self._rounding("sign")
+    def sgn(self): return self.clone() if self.dtype == bool else self._rounding("sign")
 
     def round(self, decimals=0):
         """Half to even (2.5 -> 2, 3.5 -> 4), as PyTorch does."""

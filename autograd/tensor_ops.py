@@ -111,6 +111,9 @@ class TensorOps(MathOps, ReduceLinalgOps):
 
     def _new(self, fill, size, dtype, requires_grad):
         from .tensor import Tensor
+        if not size:
+            raise TypeError(f'{fill.__name__.replace("np.", "")}-like new_*() missing 1 required '
+                            f'positional arguments: "size"')
         return Tensor(fill(_sizes(size), np.dtype(dtype or self.dtype)), requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
@@ -205,13 +208,19 @@ class TensorOps(MathOps, ReduceLinalgOps):
         return out.movedim(d + 1, -1)
 
     def flip(self, *dims):
+        if not dims:
+            raise TypeError('flip() missing 1 required positional arguments: "dims"')
         dims = tuple(_dim(d, self.ndim, "flip") for d in _sizes(dims, "flip", "dims"))
         return L.Flip.apply(self, dims=dims) if dims else self.clone()
 
     def fliplr(self):
+        if self.ndim < 2:
+            raise RuntimeError(f"fliplr: Input must be >= 2-d (got shape {self.shape}).")
         return self.flip(1)
 
     def flipud(self):
+        if self.ndim < 1:
+            raise RuntimeError("flipud: Input must be >= 1-d.")
         return self.flip(0)
 
     def roll(self, shifts, dims=None):
@@ -227,6 +236,8 @@ class TensorOps(MathOps, ReduceLinalgOps):
         return L.Roll.apply(self, shifts=shifts, dims=tuple(_dim(d, self.ndim, "roll") for d in dims))
 
     def rot90(self, k=1, dims=(0, 1)):
+        if self.ndim < 2:
+            raise RuntimeError(f"rot90: expected total dims >= 2, but got total dims = {self.ndim}")
         d0, d1 = (_dim(d, self.ndim, "rot90") for d in dims)
         k %= 4
         if k == 1:
@@ -255,6 +266,8 @@ class TensorOps(MathOps, ReduceLinalgOps):
         return L.Repeat.apply(self, reps=reps)
 
     def tile(self, *dims):
+        if not dims:
+            raise TypeError('tile() missing 1 required positional arguments: "dims"')
         reps = _sizes(dims, "tile", "dims")
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 

@@ -331,7 +331,7 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return np.sign(x)
+        return x.copy() if type(x) is np.ndarray and x.dtype == bool else np.sign(x)
 
     @staticmethod
     def backward(ctx, grad):
