@@ -190,3 +190,50 @@ class InPlaceMethods:
             d[steps[-1]] = v
         return self._write("index_put_ (x[index] = v)", raw_fn, (value,),
                            lambda s, v: O.IndexPut.apply(s, v, steps=steps), saves_self=False)
+
+    def index_put_(self, indices, values, accumulate=False):
+        """``self[indices] = values`` (``indices`` a tuple of index tensors); with
+        ``accumulate=True`` values are added, repeated indices adding up."""
+        if not isinstance(indices, (tuple, list)):
+            raise TypeError(f"index_put_(): argument 'indices' must be tuple of Tensors, not "
+                            f"{type(indices).__name__}")
+        if not accumulate:
+            self[tuple(indices)] = values
+            return self
+        from .indexing import _index_steps
+        steps = tuple(_index_steps(tuple(indices), self.shape))
+        if len(steps) != 1:
+            raise NotImplementedError("index_put_(accumulate=True) with ints mixed among the "
+                                      "index tensors is not supported by ndgrad")
+        (index,) = steps
+        target_shape = np.empty(self.shape, dtype=bool)[index].shape
+
+        def added(s, v):
+            spread = O.IndexAdd.apply(v.expand(target_shape) if v.shape != target_shape else v,
+                                      shape=s.shape, index=index)
+            return s + spread
+
+        def raw_fn(d, v):
+            np.add.at(d, index, np.broadcast_to(v, target_shape).astype(d.dtype, copy=False))
+        return self._write("index_put_(accumulate=True)", raw_fn, (values,), added,
+                           saves_self=False)
+
+    def index_put(self, indices, values, accumulate=False):
+        return self.clone().index_put_(indices, values, accumulate)
+
+    def put_(self, index, source, accumulate=False):
+        """Write ``source`` at ``index`` of self seen as 1-D (row-major), like ``torch.put_``."""
+        flat = np.asarray(getattr(index, "_data", index))
+        if flat.dtype.kind not in "iu":
+            raise RuntimeError(f"put_(): Expected a long tensor for index, but got {flat.dtype}")
+        n = self._data.size
+        if flat.size and (flat.max() >= n or flat.min() < -n):
+            raise IndexError(f"put_(): index {int(flat.max() if flat.max() >= n else flat.min())} "
+                             f"is out of bounds for a tensor of {n} elements")
+        coords = np.unravel_index(np.where(flat < 0, flat + n, flat), self.shape)
+        src = source.reshape(flat.shape) if hasattr(source, "_data") else \
+            np.asarray(source).reshape(flat.shape)
+        return self.index_put_(tuple(coords), src, accumulate)
+
+    def put(self, index, source, accumulate=False):
+        return self.clone().put_(index, source, accumulate)

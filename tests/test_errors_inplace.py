@@ -230,7 +230,34 @@ def gan_step(L, bad_order=False):
     return g_w.detach().numpy().copy(), float(d_loss.item()), float(g_loss.item())
 
 
+def index_put_and_put(L):
+    x = L.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    v = L.tensor([10.0, 20.0, 30.0], requires_grad=True)
+    y = x * 1
+    y.index_put_((L.tensor([0, 1, 0]), L.tensor([2, 0, 2])), v, accumulate=True)
+    z = y.put(L.tensor([1, -1]), L.tensor([7.0, 8.0]))
+    w = y.clone()
+    w.put_(L.tensor([0, 0]), v[:2] * 2, accumulate=True)
+    (y * L.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]) + z + w * w).sum().backward()
+    return y.detach().numpy().copy(), z.detach().numpy().copy(), L.grad_of(x), L.grad_of(v)
+
+
+def index_put_replaces(L):
+    x = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.index_put_((L.tensor([0, 2]),), L.tensor([5.0, 6.0]))
+    (y * y).sum().backward()
+    return y.detach().numpy().copy(), L.grad_of(x)
+
+
+def put_out_of_range(L):
+    L.tensor([1.0, 2.0]).put_(L.tensor([5]), L.tensor([1.0]))
+
+
 CASES = [  # (program, expected error type or None, ndgrad message fragment)
+    (index_put_and_put, None, None),
+    (index_put_replaces, None, None),
+    (put_out_of_range, IndexError, "out of bounds"),
     (stale_after_no_grad_update, RuntimeError, "modified by an inplace operation.*sub_"),
     (fresh_graph_after_no_grad_update, None, None),
     (leaf_in_place_outside_no_grad, RuntimeError, "leaf Variable that requires grad"),
