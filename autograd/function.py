@@ -139,7 +139,8 @@ class Context:
                 refs.append(_OUT if value is output_raw else _CONST)
             records.append(_saved_buffers.protect(value) if type(value) is np.ndarray else None)
         self._saved_refs = _shared(_refs_cache, tuple(refs))
-        self._saved_records = tuple(records)
+        # None when nothing is guarded (floats of Scalar graphs, read-only constants)
+        self._saved_records = tuple(records) if any(records) else None
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
