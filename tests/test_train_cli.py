@@ -17,10 +17,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytest.importorskip("sklearn")
 import nn  # noqa: E402
 
-if not hasattr(nn, "Conv2d"):
-    pytest.skip("nn.functional / the layer modules are not available yet",
-                allow_module_level=True)
-
 from nn import train as train_mod  # noqa: E402
 from nn.models import build_model, LeNet5, SmallCNN  # noqa: E402
 
