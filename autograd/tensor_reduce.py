@@ -219,7 +219,25 @@ class ReduceLinalgOps:
             ValuesIndices((self.clone(), _const(np.asarray(0))))
 
     def nanmedian(self, dim=None, keepdim=False):
-        raise NotImplementedError("nanmedian is not implemented by ndgrad")
+        """``median`` ignoring NaN (the lower median of the other values; NaN when a slice
+        holds only NaN). Gradients as ``median``."""
+        if dim is None:
+            flat = self.reshape(-1)
+            kept = flat[~np.isnan(flat._data)] if self.dtype.kind == "f" else flat
+            if kept.shape[0] == 0:
+                return _const(np.asarray(np.nan, dtype=self.dtype))
+            value = kept.kthvalue((kept.shape[0] + 1) // 2, 0).values
+            if not self.requires_grad:
+                return value
+            return self.masked_fill(self._data != value._data, -np.inf).amax()
+        x, d = _scalar_dim(self, dim, "nanmedian")
+        a = x._data
+        order = np.argsort(a, axis=d, kind="stable")          # NaN sorts last
+        count = np.sum(~np.isnan(a), axis=d, keepdims=True) if a.dtype.kind == "f" else \
+            np.full(a.shape[:d] + (1,) + a.shape[d + 1:], a.shape[d])
+        idx = np.take_along_axis(order, np.maximum((count - 1) // 2, 0), axis=d)
+        out = _pick(x, d, idx, keepdim or self.ndim == 0)
+        return out if self.ndim else ValuesIndices((out[0].reshape(()), out[1].reshape(())))
 
     def mode(self, dim=-1, keepdim=False):
         """The most frequent value (the smallest among equally frequent ones) and an index

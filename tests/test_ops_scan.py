@@ -177,3 +177,29 @@ def test_errors():
         x.cumsum(2)
     with pytest.raises(RuntimeError, match="quantile\\(\\) q must be"):
         x.quantile(1.5)
+
+
+def test_nanmedian_against_torch():
+    torch = pytest.importorskip("torch")
+    v = [[1.0, float("nan"), 3.0, 2.0], [5.0, 4.0, float("nan"), float("nan")], [7.0, 1.0, 3.0, 3.0]]
+    for lib in (A, torch):
+        x = lib.tensor(v, requires_grad=True)
+        r = x.nanmedian(1)
+        (r.values * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        x2 = lib.tensor(v, requires_grad=True)
+        m = x2.nanmedian()
+        m.backward()
+        out = (r.values.tolist(), r.indices.tolist(), x.grad.tolist(), m.item(), x2.grad.tolist())
+        if lib is A:
+            ours = out
+    np.testing.assert_allclose(np.array(ours[0]), np.array(out[0]))
+    assert ours[1] == out[1] and ours[3] == out[3]
+    np.testing.assert_allclose(np.array(ours[2]), np.array(out[2]))
+    np.testing.assert_allclose(np.array(ours[4]), np.array(out[4]), rtol=1e-6)
+
+
+def test_nanmedian_without_torch():
+    x = A.tensor([[1.0, float("nan"), 3.0, 2.0], [float("nan")] * 4])
+    r = x.nanmedian(1)
+    assert r.values.tolist()[0] == 2.0 and np.isnan(r.values.tolist()[1])
+    assert x.nanmedian().item() == 2.0
