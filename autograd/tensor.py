@@ -362,10 +362,13 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
     type = to
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim=False, axis=None):
-        return O.Sum.apply(self, dim=axis if dim is None else dim, keepdim=keepdim)
+    def sum(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return O.Sum.apply(x, dim=axis if dim is None else dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim=False, axis=None):
+    def mean(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+        if dtype is not None:
+            return self.to(dtype).mean(dim, keepdim, axis)
         if self.dtype.kind not in _FLOAT_KINDS:
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"floating point, but got {self.dtype}")

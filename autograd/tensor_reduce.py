@@ -123,10 +123,12 @@ class ReduceLinalgOps:
 
     # ------------------------------------------------------------------ scans
     def cumsum(self, dim, dtype=None):
+        dtype = np.int64 if dtype is None and self.dtype.kind in "bu" else dtype  # as torch
         x, d = _scalar_dim(self if dtype is None else self.to(dtype), dim, "cumsum")
         return S.Cumsum.apply(x, dim=d).reshape(self.shape)
 
     def cumprod(self, dim, dtype=None):
+        dtype = np.int64 if dtype is None and self.dtype.kind in "bu" else dtype  # as torch
         x, d = _scalar_dim(self if dtype is None else self.to(dtype), dim, "cumprod")
         return S.Cumprod.apply(x, dim=d).reshape(self.shape)
 

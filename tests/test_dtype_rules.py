@@ -65,3 +65,23 @@ def test_same_as_torch(label, program, error, fragment):
     else:
         assert not isinstance(ours, Exception), repr(ours)
         assert np.array_equal(np.asarray(ours, dtype=object), np.asarray(theirs, dtype=object))
+
+
+REDUCTIONS = [
+    ("sum-uint8", lambda L: L.tensor(np.array([[1, 2], [3, 250]], np.uint8)).sum()),
+    ("sum-dim-uint8", lambda L: L.tensor(np.array([[1, 2], [3, 250]], np.uint8)).sum(0)),
+    ("cumsum-bool", lambda L: L.tensor([True, False, True]).cumsum(0)),
+    ("cumprod-uint8", lambda L: L.tensor(np.array([2, 3, 50], np.uint8)).cumprod(0)),
+    ("sum-dtype", lambda L: L.tensor([1, 2, 3]).sum(dtype=getattr(L, "float64"))),
+    ("mean-dtype", lambda L: L.tensor([1, 2]).mean(dtype=getattr(L, "float32"))),
+]
+
+
+@pytest.mark.parametrize("label,program", REDUCTIONS, ids=[r[0] for r in REDUCTIONS])
+def test_integer_reductions_as_torch(label, program):
+    ours = program(A)
+    assert ours.dtype in (np.int64, np.float64, np.float32)
+    torch = pytest.importorskip("torch")
+    theirs = program(torch)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(np.asarray(ours.tolist()), np.asarray(theirs.tolist()))

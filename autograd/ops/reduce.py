@@ -62,7 +62,9 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim, "sum")
-        return np.sum(x, axis=ctx.dims, keepdims=keepdim)
+        # integers and bools sum to int64, as in torch (NumPy gives uint64 for unsigned)
+        return np.sum(x, axis=ctx.dims, keepdims=keepdim,
+                      dtype=np.int64 if x.dtype.kind in "bu" else None)
 
     @staticmethod
     def backward(ctx, grad):
