@@ -27,6 +27,7 @@ traced batch size as their first dimension (the usual sign of such a value).
 """
 import contextlib
 import inspect
+import sys
 import warnings
 
 import numpy as np
@@ -167,7 +168,9 @@ def _tracing(tracer):
             patched.append((rnn, "forward", rnn.forward))
             rnn.forward = _wrap_module_forward(tracer, rnn.forward)
         for name in COMPOSITES:
-            targets = [F] + ([autograd] if name == "pad" else [])
+            defined_in = sys.modules.get(getattr(getattr(F, name, None), "__module__", ""))
+            targets = [F] + ([autograd] if name == "pad" else []) + (
+                [defined_in] if defined_in is not None and defined_in is not F else [])
             for module in targets:
                 orig = getattr(module, name, None)
                 if orig is None:
