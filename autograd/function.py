@@ -123,24 +123,30 @@ class Context:
         return [(v, _OUTPUT if r is _OUT else None if r is _CONST else self._unpack(v, r))
                 for v, r in zip(self._saved, self._saved_refs)]
 
-    def _finish_saving(self, args, output_raw):
+    def _finish_saving(self, args, raw, output_raw):
         """Classify what forward saved; guard saved arrays (see ``saved.py``)."""
-        refs, records = [], []
-        for value in self._saved:
-            for i, a in enumerate(args):
-                if isinstance(a, Variable) and value is a._data:
-                    edge = self.next_functions[i]
-                    if edge is None and a.name is not None:
-                        refs.append(a)  # a named constant, kept so drawings can name it
+        refs = []
+        records = None  # stays None when nothing is guarded (Scalar floats, constants)
+        saved = self._saved
+        for k, value in enumerate(saved):
+            for i, r in enumerate(raw):
+                if value is r and isinstance(args[i], Variable):
+                    if self.next_functions[i] is None and args[i].name is not None:
+                        refs.append(args[i])  # a named constant, kept so drawings can name it
                     else:
                         refs.append(i)
                     break
             else:
                 refs.append(_OUT if value is output_raw else _CONST)
-            records.append(_saved_buffers.protect(value) if type(value) is np.ndarray else None)
-        self._saved_refs = _shared(_refs_cache, tuple(refs))
-        # None when nothing is guarded (floats of Scalar graphs, read-only constants)
-        self._saved_records = tuple(records) if any(records) else None
+            if type(value) is np.ndarray:
+                rec = _saved_buffers.protect(value)
+                if rec is not None:
+                    if records is None:
+                        records = [None] * len(saved)
+                    records[k] = rec
+        refs = tuple(refs)
+        self._saved_refs = _refs_cache.get(refs) or _shared(_refs_cache, refs)
+        self._saved_records = None if records is None else tuple(records)
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
@@ -323,7 +329,7 @@ class Function:
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
             ctx._output_ref = ctx._retain = _ValueRecord(out._data, tuple(raw))
         if ctx._saved is not None:
-            ctx._finish_saving(args, result)
+            ctx._finish_saving(args, raw, result)
         if grad_mode._anomaly:
             from .anomaly import _creation_trace
             ctx.trace = _creation_trace()
