@@ -20,6 +20,10 @@ shapes and dtypes of its inputs and output, the edges to its inputs' nodes, and 
 saved data. Backward formulas are written with Tensor operations, so running
 them with recording switched on (``create_graph=True``) builds a differentiable
 graph of the backward pass: second derivatives come for free.
+
+``ctx.needs_input_grad`` is known before ``forward`` runs, so an op can save only what
+its backward will read (the real ``Mul`` saves ``b`` only if ``a`` needs a gradient).
+What happens to saved arrays while the graph is alive is ``saved.py``'s business.
 """
 import numpy as np
 
