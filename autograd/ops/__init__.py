@@ -1,6 +1,6 @@
 """The op library, grouped by kind. Each op is a Function with forward and backward side by side."""
 from .elementwise import (Add, Sub, Mul, Div, Neg, Pow, PowScalar, Exp, Log, Sqrt, Tanh,  # noqa: F401
-                          Sigmoid, Relu, ReluBackward, Abs, Sign, Clamp, Maximum, Minimum, Where, Cast)
+                          Sigmoid, SigmoidBackward, TanhBackward, Relu, ReluBackward, Abs, Sign, Clamp, Maximum, Minimum, Where, Cast)
 from .reduce import (Sum, Mean, SumToShape, Expand, AMax, AMin, Var, LogSumExp,  # noqa: F401
                      Softmax, LogSoftmax)
 from .shape import Reshape, Permute, Transpose, GetItem, IndexAdd, Cat, Pad  # noqa: F401

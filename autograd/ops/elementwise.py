@@ -246,7 +246,35 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad * (1.0 - y * y)
+        return TanhBackward.apply(grad, y)
+
+
+class TanhBackward(Function):
+    """g = dL/dy · (1 - y²): tanh's backward as one op (one node, one pass over memory,
+    where the composite takes three). Differentiable in both inputs, for HVPs."""
+    backward_rule = "dL/dgrad = dL/dg · (1 - y²),  dL/dy = -2·y · grad · dL/dg"
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(grad if needs[1] else None, y)
+        return _times_local(grad, 1.0 - y * y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (TanhBackward.apply(gg, y) if needs[0] else None,
+                gg * grad * y * -2.0 if needs[1] else None)
+
+
+def _times_local(grad, local):
+    """dL/dy · (local derivative), in place in the fresh ``local`` array when the dtypes
+    allow (floats of Scalar graphs just multiply)."""
+    if type(local) is np.ndarray and type(grad) is np.ndarray and local.dtype == grad.dtype \
+            and local.shape == np.broadcast_shapes(local.shape, grad.shape):
+        return np.multiply(grad, local, out=local)
+    return grad * local
 
 
 def _sigmoid(x):
@@ -270,7 +298,26 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad * (y * (1.0 - y))
+        return SigmoidBackward.apply(grad, y)
+
+
+class SigmoidBackward(Function):
+    """g = dL/dy · y·(1 - y): sigmoid's backward as one op (one node instead of three).
+    Differentiable in both inputs, for HVPs."""
+    backward_rule = "dL/dgrad = dL/dg · y·(1 - y),  dL/dy = dL/dg · grad · (1 - 2y)"
+
+    @staticmethod
+    def forward(ctx, grad, y):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(grad if needs[1] else None, y)
+        return _times_local(grad, y * (1.0 - y))
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (SigmoidBackward.apply(gg, y) if needs[0] else None,
+                gg * grad * (1.0 - 2.0 * y) if needs[1] else None)
 
 
 class Relu(Function):
