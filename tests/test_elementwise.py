@@ -287,3 +287,25 @@ def test_broadcast_error_names_op_and_shapes():
 def test_clamp_needs_a_bound():
     with pytest.raises(RuntimeError, match="clamp: At least one of 'min' or 'max' must not be None"):
         Tensor([1.0]).clamp()  # a RuntimeError, as in torch
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_fused_backward_ops_are_twice_differentiable(name):
+    x = Tensor(np.random.default_rng(3).standard_normal((3, 4)), requires_grad=True)
+    assert gradgradcheck(lambda t: getattr(t, name)() * t, (x,))
+    y = getattr(x, name)()
+    assert y.grad_fn.name == name.capitalize()
+    (g,) = A.grad(y.sum(), x, create_graph=True)
+    assert g.grad_fn.name == f"{name.capitalize()}Backward"
+
+
+@pytest.mark.parametrize("name,second", [
+    ("tanh", lambda v: -2 * np.tanh(v) * (1 - np.tanh(v) ** 2)),
+    ("sigmoid", lambda v: (lambda s: s * (1 - s) * (1 - 2 * s))(1 / (1 + np.exp(-v)))),
+])
+def test_fused_backward_ops_on_scalars(name, second):
+    s = A.Scalar(0.7)
+    y = getattr(s, name)()
+    (g,) = A.grad(y, s, create_graph=True)
+    (g2,) = A.grad(g, s)
+    assert g2.data == pytest.approx(second(0.7), rel=1e-12)
