@@ -1,0 +1,79 @@
+"""Random programs mixing ordinary ops with in-place writes, run on ndgrad and on torch.
+
+Either both libraries compute the same loss and gradients, or both refuse (PyTorch's
+"modified by an inplace operation" and friends). A silently different gradient fails.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import autograd as A
+
+torch = pytest.importorskip("torch")
+
+STEPS = ["mul_const", "add_const", "tanh", "exp", "sigmoid", "add_", "mul_w", "mul_w_",
+         "setitem", "setitem_w", "clone", "div_", "clamp_", "copy_from_w"]
+
+
+def _run(lib, program, x0, w0):
+    x = lib.tensor(x0.copy(), requires_grad=True)
+    w = lib.tensor(w0.copy(), requires_grad=True)
+    y = x * 1.0
+    for step in program:
+        if step == "mul_const":
+            y = y * 1.5
+        elif step == "add_const":
+            y = y + 0.25
+        elif step == "tanh":
+            y = y.tanh()
+        elif step == "exp":
+            y = (y * 0.1).exp()
+        elif step == "sigmoid":
+            y = y.sigmoid()
+        elif step == "add_":
+            y.add_(0.5)
+        elif step == "mul_w":
+            y = y * w
+        elif step == "mul_w_":
+            y.mul_(w)
+        elif step == "setitem":
+            y[0] = y[1] * 2.0
+        elif step == "setitem_w":
+            y[1:] = w[1:] * 3.0
+        elif step == "clone":
+            y = y.clone()
+        elif step == "div_":
+            y.div_(w + 3.0)
+        elif step == "clamp_":
+            y.clamp_(-0.8, 0.9)
+        elif step == "copy_from_w":
+            y.copy_(w * y)
+    loss = (y * lib.tensor(np.arange(1.0, 5.0))).sum()
+    loss.backward()
+    return loss.item(), x.grad.numpy().copy(), w.grad.numpy().copy() if w.grad is not None else None
+
+
+def _outcome(lib, program, x0, w0):
+    try:
+        return _run(lib, program, x0, w0)
+    except RuntimeError as e:
+        return e
+
+
+@settings(max_examples=60, deadline=None)
+@given(program=st.lists(st.sampled_from(STEPS), min_size=1, max_size=7),
+       seed=st.integers(0, 2 ** 16))
+def test_random_in_place_programs_match_torch(program, seed):
+    rng = np.random.default_rng(seed)
+    x0, w0 = rng.uniform(-1, 1, 4), rng.uniform(0.5, 1.5, 4)
+    ours, theirs = _outcome(A, program, x0, w0), _outcome(torch, program, x0, w0)
+    if isinstance(theirs, Exception) or isinstance(ours, Exception):
+        assert type(ours) is type(theirs), (program, ours, theirs)
+        assert "inplace" in str(ours) or "in-place" in str(ours), (program, ours)
+        return
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-9, abs=1e-12), program
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-9, atol=1e-12, err_msg=str(program))
+    if theirs[2] is None:
+        assert ours[2] is None or not ours[2].any(), program
+    else:
+        np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-9, atol=1e-12, err_msg=str(program))
