@@ -77,3 +77,49 @@ def test_random_in_place_programs_match_torch(program, seed):
         assert ours[2] is None or not ours[2].any(), program
     else:
         np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-9, atol=1e-12, err_msg=str(program))
+
+
+def _torch_index(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    out = tuple(torch.from_numpy(i) if isinstance(i, np.ndarray) else i for i in items)
+    return out if isinstance(idx, tuple) else out[0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_random_index_expressions_read_and_write_as_torch(data):
+    from autograd.testing import index_expressions
+    shape = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple))
+    idx = data.draw(index_expressions(shape, negative_steps=False))
+    x0 = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) / 7.0
+    results = []
+    for lib, index in ((A, idx), (torch, _torch_index(idx))):
+        try:
+            x = lib.tensor(x0.copy(), requires_grad=True)
+            picked = x[index]
+            y = x * 1.0
+            y[index] = picked * 2.0 + 1.0          # setitem, recorded, with duplicates possible
+            (y * lib.tensor(x0 + 1.0)).sum().backward()
+            results.append((picked.detach().numpy().copy(), y.detach().numpy().copy(),
+                            x.grad.numpy().copy()))
+        except (IndexError, RuntimeError) as e:
+            results.append(type(e))
+    ours, theirs = results
+    if not isinstance(theirs, tuple) or not isinstance(ours, tuple):
+        assert ours == theirs, (idx, ours, theirs)
+        return
+    np.testing.assert_array_equal(ours[0], theirs[0], err_msg=f"read {idx!r}")
+    # with repeated indices the written value is one of the duplicates' in both libraries
+    # (their order is unspecified in torch), so values and gradients are compared only
+    # where the index has no repeats
+    if not _has_repeats(idx, shape):
+        np.testing.assert_allclose(ours[1], theirs[1], err_msg=f"write {idx!r}")
+        np.testing.assert_allclose(ours[2], theirs[2], err_msg=f"grad {idx!r}")
+
+
+def _has_repeats(idx, shape):
+    """Does ``idx`` reach some element more than once (then which write wins is up to
+    the library)?"""
+    marks = np.zeros(shape, dtype=np.int64)
+    np.add.at(marks, idx, 1)
+    return bool((marks > 1).any())
