@@ -95,7 +95,11 @@ class InPlaceMethods:
             result = graph_fn(snapshot, *operands)
             prepare_write(self._data, op)
             np.copyto(self._data, result._data, casting="unsafe")
+            old = self.grad_fn
             self.grad_fn = result.grad_fn
+            if old is not None and old._retain is not None and old._retain() is self:
+                old._retain = None  # retain_grad() follows the tensor to its new value,
+                self.retain_grad()  # as in PyTorch (hooks stay with the old one)
         else:
             prepare_write(self._data, op)
             raw_fn(self._data, *[_raw(v) for v in operands])

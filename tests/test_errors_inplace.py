@@ -251,6 +251,15 @@ def index_put_replaces(L):
     return y.detach().numpy().copy(), L.grad_of(x)
 
 
+def retain_grad_follows_in_place(L):
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.mul_(3)
+    (y * L.tensor([1.0, 10.0])).sum().backward()
+    return L.grad_of(y), L.grad_of(x)
+
+
 def put_out_of_range(L):
     L.tensor([1.0, 2.0]).put_(L.tensor([5]), L.tensor([1.0]))
 
@@ -258,6 +267,7 @@ def put_out_of_range(L):
 CASES = [  # (program, expected error type or None, ndgrad message fragment)
     (index_put_and_put, None, None),
     (index_put_replaces, None, None),
+    (retain_grad_follows_in_place, None, None),
     (put_out_of_range, IndexError, "out of bounds"),
     (stale_after_no_grad_update, RuntimeError, "modified by an inplace operation.*sub_"),
     (fresh_graph_after_no_grad_update, None, None),
