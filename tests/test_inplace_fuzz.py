@@ -12,13 +12,14 @@ import autograd as A
 torch = pytest.importorskip("torch")
 
 STEPS = ["mul_const", "add_const", "tanh", "exp", "sigmoid", "add_", "mul_w", "mul_w_",
-         "setitem", "setitem_w", "clone", "div_", "clamp_", "copy_from_w"]
+         "setitem", "setitem_w", "clone", "div_", "clamp_", "copy_from_w", "retain"]
 
 
 def _run(lib, program, x0, w0):
     x = lib.tensor(x0.copy(), requires_grad=True)
     w = lib.tensor(w0.copy(), requires_grad=True)
     y = x * 1.0
+    kept = None  # a tensor whose retain_grad() was called
     for step in program:
         if step == "mul_const":
             y = y * 1.5
@@ -48,9 +49,14 @@ def _run(lib, program, x0, w0):
             y.clamp_(-0.8, 0.9)
         elif step == "copy_from_w":
             y.copy_(w * y)
+        elif step == "retain":
+            y.retain_grad()
+            kept = y
     loss = (y * lib.tensor(np.arange(1.0, 5.0))).sum()
     loss.backward()
-    return loss.item(), x.grad.numpy().copy(), w.grad.numpy().copy() if w.grad is not None else None
+    retained = None if kept is None or kept.grad is None else kept.grad.numpy().copy()
+    return (loss.item(), x.grad.numpy().copy(),
+            w.grad.numpy().copy() if w.grad is not None else None, retained)
 
 
 def _outcome(lib, program, x0, w0):
@@ -73,10 +79,12 @@ def test_random_in_place_programs_match_torch(program, seed):
         return
     assert ours[0] == pytest.approx(theirs[0], rel=1e-9, abs=1e-12), program
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-9, atol=1e-12, err_msg=str(program))
-    if theirs[2] is None:
-        assert ours[2] is None or not ours[2].any(), program
-    else:
-        np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-9, atol=1e-12, err_msg=str(program))
+    for k in (2, 3):  # w's gradient, the retained gradient
+        if theirs[k] is None:
+            assert ours[k] is None or not ours[k].any(), program
+        else:
+            np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-9, atol=1e-12,
+                                       err_msg=str(program))
 
 
 def _torch_index(idx):
