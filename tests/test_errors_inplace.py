@@ -260,6 +260,21 @@ def retain_grad_follows_in_place(L):
     return L.grad_of(y), L.grad_of(x)
 
 
+def int_index_is_a_view(L):
+    y = L.tensor([1.0, 2.0, 3.0])
+    y[1].add_(10.0)                     # writes y, as a view does
+    m = L.tensor([[1.0, 2.0], [3.0, 4.0]])
+    m[1, 0].mul_(100.0)
+    return y.numpy().copy(), m.numpy().copy()
+
+
+def stale_through_int_index_views(L):
+    x = L.tensor([0.3, -0.7, 1.1], requires_grad=True)
+    y = x * x
+    y[0] = y[1] * y[2]                  # the product saved views of y; y is then written
+    y.sum().backward()
+
+
 def put_out_of_range(L):
     L.tensor([1.0, 2.0]).put_(L.tensor([5]), L.tensor([1.0]))
 
@@ -268,6 +283,8 @@ CASES = [  # (program, expected error type or None, ndgrad message fragment)
     (index_put_and_put, None, None),
     (index_put_replaces, None, None),
     (retain_grad_follows_in_place, None, None),
+    (int_index_is_a_view, None, None),
+    (stale_through_int_index_views, RuntimeError, "modified by an inplace operation.*index_put_"),
     (put_out_of_range, IndexError, "out of bounds"),
     (stale_after_no_grad_update, RuntimeError, "modified by an inplace operation.*sub_"),
     (fresh_graph_after_no_grad_update, None, None),

@@ -67,7 +67,10 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
-        return x[index]
+        out = x[index]
+        if not isinstance(out, np.ndarray):  # ints only: NumPy gives a scalar, torch a
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]  # 0-d view
+        return out
 
     @staticmethod
     def backward(ctx, grad):
