@@ -146,7 +146,8 @@ def prepare_write(arr, op):
         raise RuntimeError(
             f"{op}: cannot write in place into a tensor of shape {arr.shape}: its memory is "
             f"read-only (it wraps a read-only buffer, such as np.frombuffer of bytes or a "
-            f"file mapped read-only). Use clone() to get a writeable copy.")
+            f"file mapped read-only, or it is Tensor.unfold's windows). Use clone() to get a "
+            f"writeable copy.")
 
 
 def shares_saved_memory(arr):

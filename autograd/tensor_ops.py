@@ -204,8 +204,11 @@ class TensorOps(MathOps, ReduceLinalgOps):
         starts = np.arange(0, n - size + 1, step)
         windows = starts[:, None] + np.arange(size)[None, :]
         x = self if self.ndim else self.reshape(1)
-        out = x[I.dim_index(x.ndim, d, windows)]  # [..., n_windows, size, ...]
-        return out.movedim(d + 1, -1)
+        out = x[I.dim_index(x.ndim, d, windows)].movedim(d + 1, -1)  # [..., n_windows, ..., size]
+        # torch returns overlapping windows of x's memory; this is a copy, so writing it in
+        # place could never reach x: it is read-only instead (an in-place op raises)
+        out._data.flags.writeable = False
+        return out
 
     def flip(self, *dims):
         if not dims:

@@ -275,6 +275,17 @@ def stale_through_int_index_views(L):
     y.sum().backward()
 
 
+def write_through_view_ops(L):
+    out = []
+    for view in (lambda t: t.diagonal(), lambda t: t.diagonal(1), lambda t: t.T, lambda t: t[1],
+                 lambda t: t.narrow(1, 1, 2), lambda t: t.select(0, 1), lambda t: t.unbind(0)[1],
+                 lambda t: t.reshape(6), lambda t: t.detach(), lambda t: t.data, lambda t: t[:, ::2]):
+        base = L.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        view(base).mul_(10.0)
+        out.append(base.numpy().copy())
+    return tuple(out)
+
+
 def put_out_of_range(L):
     L.tensor([1.0, 2.0]).put_(L.tensor([5]), L.tensor([1.0]))
 
@@ -284,6 +295,7 @@ CASES = [  # (program, expected error type or None, ndgrad message fragment)
     (index_put_replaces, None, None),
     (retain_grad_follows_in_place, None, None),
     (int_index_is_a_view, None, None),
+    (write_through_view_ops, None, None),
     (stale_through_int_index_views, RuntimeError, "modified by an inplace operation.*index_put_"),
     (put_out_of_range, IndexError, "out of bounds"),
     (stale_after_no_grad_update, RuntimeError, "modified by an inplace operation.*sub_"),

@@ -73,13 +73,26 @@ def _diag_index(n1, n2, offset):
     return k - min(offset, 0), k + max(offset, 0)
 
 
+def _diagonal_view(x, offset, dim1, dim2):
+    """The diagonal as a view of x that can be written, as torch's (``np.diagonal``'s view
+    is read-only): the other dims keep their strides, the last steps both dims at once."""
+    start = [slice(None)] * x.ndim
+    start[dim2 if offset >= 0 else dim1] = slice(abs(offset), None)
+    y = x[tuple(start)]
+    n = max(0, min(y.shape[dim1], y.shape[dim2]))
+    keep = [d for d in range(x.ndim) if d not in (dim1, dim2)]
+    shape = tuple(y.shape[d] for d in keep) + (n,)
+    strides = tuple(y.strides[d] for d in keep) + (y.strides[dim1] + y.strides[dim2],)
+    return np.lib.stride_tricks.as_strided(y, shape, strides, writeable=y.flags.writeable)
+
+
 class Diagonal(Function):
     """y = the ``offset`` diagonal of the (dim1, dim2) matrices of x, as the last dim"""
     backward_rule = "dL/dx = diag_embed(dL/dy, offset, dim1, dim2) (zeros off the diagonal)"
 
     @staticmethod
     def forward(ctx, x, offset=0, dim1=0, dim2=1):
-        return np.diagonal(x, offset, dim1, dim2).copy()
+        return _diagonal_view(x, offset, dim1, dim2)
 
     @staticmethod
     def backward(ctx, grad):
