@@ -520,3 +520,53 @@ def test_random_fills_need_float_tensors_and_take_a_generator():
 def test_clamp_in_place_needs_a_bound():
     with pytest.raises(RuntimeError, match="At least one of 'min' or 'max' must not be None"):
         A.zeros(2).clamp_()
+
+
+def _gan(lib_nn, lib, F, opt_mod, steps=3, bad_order=False):
+    """A tiny GAN: D learns real vs fake, G learns to fool D; two Adam optimizers."""
+    rng = np.random.default_rng(0)
+    G = lib_nn.Sequential(lib_nn.Linear(2, 4), lib_nn.Tanh(), lib_nn.Linear(4, 2))
+    D = lib_nn.Sequential(lib_nn.Linear(2, 4), lib_nn.Tanh(), lib_nn.Linear(4, 1))
+    for m in (G, D):
+        for p in m.parameters():
+            with lib.no_grad():
+                p.copy_(lib.tensor(rng.uniform(-0.5, 0.5, tuple(p.shape)).astype(np.float32)))
+    opt_g, opt_d = opt_mod.Adam(G.parameters(), lr=0.01), opt_mod.Adam(D.parameters(), lr=0.01)
+    real = lib.tensor(rng.normal(1.0, 0.1, (8, 2)).astype(np.float32))
+    z = lib.tensor(rng.normal(0.0, 1.0, (8, 2)).astype(np.float32))
+    ones, zeros = lib.ones(8, 1), lib.zeros(8, 1)
+    losses = []
+    for _ in range(steps):
+        fake = G(z)
+        if bad_order:  # G's loss through D computed before D's update: PyTorch refuses
+            g_loss = F.binary_cross_entropy_with_logits(D(fake), ones)
+        d_loss = (F.binary_cross_entropy_with_logits(D(real), ones)
+                  + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros))
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        if not bad_order:
+            g_loss = F.binary_cross_entropy_with_logits(D(fake), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        losses.append((d_loss.item(), g_loss.item()))
+    return np.array(losses)
+
+
+def test_gan_two_optimizers_as_torch():
+    import nn.functional as nF
+    ours = _gan(nn, A, nF, nn.optim)
+    assert np.isfinite(ours).all()
+    torch = pytest.importorskip("torch")
+    theirs = _gan(torch.nn, torch, torch.nn.functional, torch.optim)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_gan_generator_loss_before_discriminator_step_is_refused_as_torch():
+    import nn.functional as nF
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*optimizer.step"):
+        _gan(nn, A, nF, nn.optim, steps=1, bad_order=True)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        _gan(torch.nn, torch, torch.nn.functional, torch.optim, steps=1, bad_order=True)
