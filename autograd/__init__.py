@@ -6,7 +6,7 @@ node), ``engine.py`` (backward: topological order + chain rule), ``variable.py``
 backward is guarded), ``inplace.py`` (in-place methods), ``ops/`` (every op's forward
 and backward side by side), ``gradcheck.py`` (checking gradients numerically),
 ``testing.py`` (hypothesis strategies), ``viz/`` (drawing and explaining graphs, the
-step-through page). Around the tensor: ``indexing.py``, ``tensor_functions.py``,
+step-through page). Around the tensor: ``indexing.py``, ``coercion.py``, ``tensor_functions.py``,
 ``tensor_ops.py``/``tensor_reduce.py`` (more methods), ``factories.py``, ``linalg.py``,
 ``functional.py`` (jacobian, hessian, ...), ``onnx/`` (export).
 """
