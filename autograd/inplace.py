@@ -5,6 +5,9 @@
 * On a tensor that is part of a graph (a non-leaf, or a write of a value that requires
   grad) the write is also *recorded*: the out-of-place op runs on a snapshot of the
   tensor and the tensor takes the result's place in the graph, so backward stays right.
+* A view made by indexing (``y[0]``, ``y[:, 1:]``) remembers its base: writing it while
+  recording also records ``base[index] = new value`` on the base (PyTorch's CopySlices),
+  so ``y[:, 0] += b`` is right. Other views shared with a live tensor are refused.
 * A leaf that requires grad can't be written while recording (PyTorch's error).
 * Memory that a live graph saved for backward may be written: ``saved.prepare_write``
   marks those nodes stale, and backward through them raises PyTorch's error.
@@ -17,7 +20,7 @@ import numpy as np
 from . import grad_mode
 from . import ops as O
 from .ops.dtypes import torch_name
-from .saved import prepare_write
+from .saved import _root, prepare_write
 
 _RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
 
@@ -68,6 +71,41 @@ def _check_not_shared_view(op, arr):
             f"tensor's history as PyTorch does. Use the out-of-place op, or clone() first.")
 
 
+def _indexed_base(view):
+    """The tensor that ``view`` (made by ``base[index]``) still shows, or None."""
+    view_of = getattr(view, "_view_of", None)
+    if view_of is None or _root(view._data) is not _root(view_of[0]._data):
+        return None
+    return view_of[0]
+
+
+def _rewrite_base(view, value, op):
+    """``view`` (``base[index]``) now holds ``value``: record ``base[index] = value`` on the
+    base, as PyTorch's CopySlices does, so the base's own graph knows of the write (up
+    through a chain of views), then write the values."""
+    base, steps = view._view_of
+    if base.grad_fn is None and base._requires_grad:
+        raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used "
+                           f"in an in-place operation.")
+    new = O.IndexPut.apply(base._make(base._data, base.grad_fn), value, steps=steps)
+    if _indexed_base(base) is not None:
+        _rewrite_base(base, new, op)
+    else:
+        prepare_write(base._data, op)
+        np.copyto(base._data, new._data, casting="unsafe")
+    _take_place(base, new.grad_fn)
+    base._version += 1
+
+
+def _take_place(tensor, grad_fn):
+    """``tensor`` now stands for the output of ``grad_fn`` in the graph."""
+    old = tensor.grad_fn
+    tensor.grad_fn = grad_fn
+    if old is not None and old._retain is not None and old._retain() is tensor:
+        old._retain = None    # retain_grad() follows the tensor to its new value,
+        tensor.retain_grad()  # as in PyTorch (hooks stay with the old one)
+
+
 class InPlaceMethods:
     """Mixed into Tensor."""
     __slots__ = ()
@@ -86,20 +124,21 @@ class InPlaceMethods:
                 f"{op}: a leaf Variable that requires grad is being used in an in-place "
                 f"operation. Wrap the update in `with no_grad():`, or use the out-of-place op.")
         if recording and graph_fn is not None:
-            _check_not_shared_view(op, self._data)
+            base = _indexed_base(self)
+            if base is None:
+                _check_not_shared_view(op, self._data)
             # The snapshot stands for self's old value in the graph; copied when the op
             # saves its input, since self's memory is about to be overwritten.
             data = self._data.copy() if saves_self else self._data
             snapshot = self._make(data, self.grad_fn)
             operands = [v if hasattr(v, "_data") else snapshot._wrap(v) for v in operands]
             result = graph_fn(snapshot, *operands)
-            prepare_write(self._data, op)
-            np.copyto(self._data, result._data, casting="unsafe")
-            old = self.grad_fn
-            self.grad_fn = result.grad_fn
-            if old is not None and old._retain is not None and old._retain() is self:
-                old._retain = None  # retain_grad() follows the tensor to its new value,
-                self.retain_grad()  # as in PyTorch (hooks stay with the old one)
+            if base is not None:  # x[idx] op= v: x's history is rewritten too (CopySlices)
+                _rewrite_base(self, result, op)
+            else:
+                prepare_write(self._data, op)
+                np.copyto(self._data, result._data, casting="unsafe")
+            _take_place(self, result.grad_fn)
         else:
             prepare_write(self._data, op)
             raw_fn(self._data, *[_raw(v) for v in operands])

@@ -473,8 +473,11 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
 
     def __getitem__(self, index):
         out = self
-        for step in _index_steps(index, self.shape):  # PyTorch's rules (see _index_steps)
+        steps = tuple(_index_steps(index, self.shape))  # PyTorch's rules (see _index_steps)
+        for step in steps:
             out = O.GetItem.apply(out, index=step)
+        if out is not self and out._data.base is not None:
+            out._view_of = (self, steps)  # a view: in-place writes to it rewrite self too
         return out
 
     def split(self, split_size_or_sections, dim=0):

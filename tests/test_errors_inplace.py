@@ -472,12 +472,24 @@ def test_read_only_for_another_reason_says_so():
         t.fill_(1.0)
 
 
-def test_recorded_write_into_a_shared_view_is_refused():
+def test_recorded_write_into_an_indexed_view_rewrites_the_base():
     x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    w = Tensor(np.array([5.0, 7.0]), requires_grad=True)
     h = x * 2
     view = h[1:]
+    view.mul_(w)                       # h's values and h's history both change (CopySlices)
+    assert h.tolist() == [2.0, 20.0, 42.0] and h.grad_fn.name == "IndexPut"
+    (h * Tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 20.0, 42.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [8.0, 18.0])
+
+
+def test_recorded_write_into_another_kind_of_shared_view_is_refused():
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    h = x * 2
+    view = h.T                          # not made by indexing: ndgrad cannot rewrite h
     with pytest.raises(RuntimeError, match="add_: in-place write into a view.*shares memory"):
-        view.add_(1.0)
+        view.add_(Tensor(np.ones((2, 2)), requires_grad=True))
 
 
 def test_two_graphs_share_a_buffer_and_both_go_stale():

@@ -12,7 +12,8 @@ import autograd as A
 torch = pytest.importorskip("torch")
 
 STEPS = ["mul_const", "add_const", "tanh", "exp", "sigmoid", "add_", "mul_w", "mul_w_",
-         "setitem", "setitem_w", "clone", "div_", "clamp_", "copy_from_w", "retain"]
+         "setitem", "setitem_w", "clone", "div_", "clamp_", "copy_from_w", "retain",
+         "slice_iadd", "view_mul_", "int_view_sub_"]
 
 
 def _run(lib, program, x0, w0):
@@ -49,6 +50,13 @@ def _run(lib, program, x0, w0):
             y.clamp_(-0.8, 0.9)
         elif step == "copy_from_w":
             y.copy_(w * y)
+        elif step == "slice_iadd":
+            y[1:3] += w[:2]               # getitem, in-place on the view, setitem
+        elif step == "view_mul_":
+            v = y[0:2]
+            v.mul_(w[2:])                 # writes y through the view: y's history too
+        elif step == "int_view_sub_":
+            y[3].sub_(w[0] * 0.5)
         elif step == "retain":
             y.retain_grad()
             kept = y
