@@ -5,9 +5,9 @@
 * On a tensor that is part of a graph (a non-leaf, or a write of a value that requires
   grad) the write is also *recorded*: the out-of-place op runs on a snapshot of the
   tensor and the tensor takes the result's place in the graph, so backward stays right.
-* A view made by indexing (``y[0]``, ``y[:, 1:]``) remembers its base: writing it while
-  recording also records ``base[index] = new value`` on the base (PyTorch's CopySlices),
-  so ``y[:, 0] += b`` is right. Other views shared with a live tensor are refused.
+* A view made by indexing, reshape, transpose or permute remembers its base: writing it
+  while recording also records the base's new value (``base[index] = new value``, as
+  PyTorch's CopySlices), so ``y[:, 0] += b`` is right. Other views are refused.
 * A leaf that requires grad can't be written while recording (PyTorch's error).
 * Memory that a live graph saved for backward may be written: ``saved.prepare_write``
   marks those nodes stale, and backward through them raises PyTorch's error.
@@ -62,9 +62,11 @@ def _check_not_shared_view(op, arr):
     """A recorded write into memory that another tensor also shows would change that
     tensor's values behind its graph (PyTorch rewrites the base's history; ndgrad does
     not), so it is refused. A view nobody else holds (a temporary inside an op) is fine:
-    its base is referenced only by the view (and by the two names below)."""
-    base = arr.base
-    if base is not None and sys.getrefcount(base) > 3:
+    the owner of its memory is referenced only through the view (and by the two names
+    below). NumPy points every plain view at the owner; strided views (a diagonal) may
+    have a helper object in between, which is why the owner is looked up."""
+    base = _root(arr)
+    if base is not arr and sys.getrefcount(base) > 3:
         raise RuntimeError(
             f"{op}: in-place write into a view (shape {arr.shape}) that shares memory with "
             f"another tensor, while recording a graph: ndgrad cannot rewrite the other "
@@ -72,7 +74,8 @@ def _check_not_shared_view(op, arr):
 
 
 def _indexed_base(view):
-    """The tensor that ``view`` (made by ``base[index]``) still shows, or None."""
+    """The tensor that ``view`` (made by indexing, reshape, transpose or permute) still
+    shows, or None."""
     view_of = getattr(view, "_view_of", None)
     if view_of is None or _root(view._data) is not _root(view_of[0]._data):
         return None
@@ -80,14 +83,15 @@ def _indexed_base(view):
 
 
 def _rewrite_base(view, value, op):
-    """``view`` (``base[index]``) now holds ``value``: record ``base[index] = value`` on the
-    base, as PyTorch's CopySlices does, so the base's own graph knows of the write (up
-    through a chain of views), then write the values."""
-    base, steps = view._view_of
+    """``view`` now holds ``value``: record the base's new value on the base (for
+    ``base[index]``, ``base[index] = value``, PyTorch's CopySlices; for a reshape or a
+    transpose, ``value`` reshaped or transposed back), so the base's own graph knows of
+    the write (up through a chain of views), then write the values."""
+    base, rebuild = view._view_of
     if base.grad_fn is None and base._requires_grad:
         raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used "
                            f"in an in-place operation.")
-    new = O.IndexPut.apply(base._make(base._data, base.grad_fn), value, steps=steps)
+    new = rebuild(base._make(base._data, base.grad_fn), value)
     if _indexed_base(base) is not None:
         _rewrite_base(base, new, op)
     else:

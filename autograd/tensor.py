@@ -403,7 +403,9 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
         shape = _shape_arg(shape)
-        return self if shape == self.shape else O.Reshape.apply(self, shape=shape)
+        if shape == self.shape:
+            return self
+        return _viewing(O.Reshape.apply(self, shape=shape), self, lambda b, v: v.reshape(b.shape))
 
     view = reshape
 
@@ -420,11 +422,13 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
     def transpose(self, dim0, dim1):
         dim0 = _check_dim(dim0, self.ndim, "transpose")
         dim1 = _check_dim(dim1, self.ndim, "transpose")
-        return O.Transpose.apply(self, dim0=dim0, dim1=dim1)
+        return _viewing(O.Transpose.apply(self, dim0=dim0, dim1=dim1), self,
+                        lambda b, v: v.transpose(dim0, dim1))
 
     def permute(self, *dims):
-        dims = _shape_arg(dims)
-        return O.Permute.apply(self, dims=tuple(_check_dim(d, self.ndim, "permute") for d in dims))
+        dims = tuple(_check_dim(d, self.ndim, "permute") for d in _shape_arg(dims))
+        inverse = tuple(int(i) for i in np.argsort(dims))
+        return _viewing(O.Permute.apply(self, dims=dims), self, lambda b, v: v.permute(inverse))
 
     @property
     def T(self):
@@ -476,9 +480,7 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
         steps = tuple(_index_steps(index, self.shape))  # PyTorch's rules (see _index_steps)
         for step in steps:
             out = O.GetItem.apply(out, index=step)
-        if out is not self and out._data.base is not None:
-            out._view_of = (self, steps)  # a view: in-place writes to it rewrite self too
-        return out
+        return _viewing(out, self, lambda b, v: O.IndexPut.apply(b, v, steps=steps))
 
     def split(self, split_size_or_sections, dim=0):
         return split(self, split_size_or_sections, dim)
@@ -518,6 +520,15 @@ def _constant(value, self_dtype, dtype=None):
 
 from .dtype_rules import install as _install_dtype_rules  # noqa: E402
 _install_dtype_rules(Tensor)
+
+
+def _viewing(out, base, rebuild):
+    """Mark ``out`` as a view of ``base`` when it shares its memory: an in-place write to
+    it while recording then rebuilds base's new value with ``rebuild(base, new_view)``
+    (see inplace.py), as PyTorch's views do."""
+    if out is not base and out._data.base is not None:
+        out._view_of = (base, rebuild)
+    return out
 
 
 def _tensor_arg(other, op):

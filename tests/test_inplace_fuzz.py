@@ -13,7 +13,8 @@ torch = pytest.importorskip("torch")
 
 STEPS = ["mul_const", "add_const", "tanh", "exp", "sigmoid", "add_", "mul_w", "mul_w_",
          "setitem", "setitem_w", "clone", "div_", "clamp_", "copy_from_w", "retain",
-         "slice_iadd", "view_mul_", "int_view_sub_"]
+         "slice_iadd", "view_mul_", "int_view_sub_", "reshape_view_mul_", "reshaped_row_iadd",
+         "transposed_row_add_"]
 
 
 def _run(lib, program, x0, w0):
@@ -57,6 +58,12 @@ def _run(lib, program, x0, w0):
             v.mul_(w[2:])                 # writes y through the view: y's history too
         elif step == "int_view_sub_":
             y[3].sub_(w[0] * 0.5)
+        elif step == "reshape_view_mul_":
+            y.reshape(2, 2).mul_(w.reshape(2, 2))
+        elif step == "reshaped_row_iadd":
+            y.reshape(2, 2)[0] += w[:2]
+        elif step == "transposed_row_add_":
+            y.reshape(2, 2).T[1].add_(w[0])
         elif step == "retain":
             y.retain_grad()
             kept = y
