@@ -4,7 +4,6 @@ Every method here is a thin wrapper that calls ``SomeOp.apply(...)`` from
 ``autograd.ops``; the math lives there, next to its backward.
 """
 import numbers
-import operator
 
 import numpy as np
 
