@@ -19,23 +19,19 @@ import numpy as np
 
 from . import grad_mode
 from . import ops as O
-from .ops.dtypes import torch_name
+from .ops.dtypes import check_in_place_cast, torch_name
 from .saved import _root, prepare_write
 
-_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
-
-
-def _kind(value):
-    """bool / integer / float category of an operand (Tensor, array or Python number)."""
+def _dtype_of(value):
+    """The dtype an operand (Tensor, array or Python number) counts as, PyTorch's way."""
     if isinstance(value, (bool, np.bool_)):
-        return "b", np.dtype(bool)
+        return np.dtype(bool)
     if isinstance(value, numbers.Integral):
-        return "i", np.dtype(np.int64)
+        return np.dtype(np.int64)
     if isinstance(value, numbers.Real):
-        return "f", np.dtype(np.float32)
+        return np.dtype(np.float32)
     dtype = getattr(value, "dtype", None)
-    dtype = np.dtype(dtype) if dtype is not None else np.asarray(value).dtype
-    return dtype.kind, dtype
+    return np.dtype(dtype) if dtype is not None else np.asarray(value).dtype
 
 
 def _check_cast(op, target, operands, float_result=False):
@@ -43,15 +39,10 @@ def _check_cast(op, target, operands, float_result=False):
     (``int_tensor.add_(0.5)``: "result type Float can't be cast to ... Long")."""
     own = target._data.dtype
     for value in operands:
-        if value is None:
-            continue
-        kind, dtype = _kind(value)
-        if _RANK.get(kind, 3) > _RANK.get(own.kind, 3):
-            raise RuntimeError(f"{op}: result type {torch_name(dtype)} can't be cast to the "
-                               f"desired output type {torch_name(own)}")
-    if float_result and own.kind != "f":
-        raise RuntimeError(f"{op}: result type Float can't be cast to the desired output "
-                           f"type {torch_name(own)}")
+        if value is not None:
+            check_in_place_cast(op, _dtype_of(value), own)
+    if float_result:
+        check_in_place_cast(op, np.dtype(np.float32), own)
 
 
 def _raw(value):

@@ -9,22 +9,15 @@ out-of-place op and write it through ``inplace.py``, which records it on graph t
 import numpy as np
 
 from .ops import math as M, math_binary as MB
-from .ops.dtypes import result_type
+from .ops.dtypes import check_in_place_cast, result_type
 from .tensor_reduce import _const, _float, _raw, _tensor_like
-
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
-
 
 _FILLS = ("masked_fill_", "index_fill_", "fill_diagonal_")  # cast the value, as fill_ does
 
 
 def _check_castable(op, result, target):
-    """PyTorch refuses to write a result of a higher category (bool < int < float) in place
-    (``int_tensor.sin_()``: "result type Float can't be cast to ... Long")."""
-    if op not in _FILLS and _CATEGORY.get(result.kind, 3) > _CATEGORY.get(target.kind, 3):
-        from .ops.dtypes import torch_name
-        raise RuntimeError(f"{op}: result type {torch_name(result)} can't be cast to the "
-                           f"desired output type {torch_name(target)}")
+    if op not in _FILLS:
+        check_in_place_cast(op, result, target)
 
 
 class MathOps:

@@ -29,6 +29,15 @@ def torch_name(dtype):
     return _TORCH_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
+def check_in_place_cast(op, result, target):
+    """PyTorch refuses to write a result of a higher category (bool < integer < float)
+    into a tensor in place (``int_tensor.add_(0.5)``, ``int_tensor.sin_()``: "result type
+    Float can't be cast to the desired output type Long")."""
+    if _CATEGORY.get(result.kind, 3) > _CATEGORY.get(target.kind, 3):
+        raise RuntimeError(f"{op}: result type {torch_name(result)} can't be cast to the "
+                           f"desired output type {torch_name(target)}")
+
+
 def promote_types(a, b):
     """PyTorch's ``promote_types``: the higher category's dtype, or within a category
     the wider one (``int64, float32 -> float32``, unlike NumPy's float64)."""
