@@ -178,27 +178,30 @@ class InPlaceMethods:
     def __itruediv__(self, other): return self.div_(other)
 
     # ---------------------------------------------------------------- overwrite
-    def _replace(self, op, raw_fn, value=None):
-        """Overwrite every element; recorded as ``where(False, self, value)`` so the old
-        value gets a zero gradient and a tensor ``value`` its (summed) gradient."""
+    def _replace(self, op, fill, value=None):
+        """Overwrite every element with ``fill(array)``; recorded as ``where(False, self,
+        new)`` so the old value gets a zero gradient and a tensor ``value`` its (summed)
+        gradient."""
         operands = () if value is None or not hasattr(value, "_data") else (value,)
 
         def graph_fn(s, *v):
             from .tensor import Tensor, where
-            new = v[0] if v else Tensor._make(raw_fn(np.empty_like(s._data)), None)
+            if v:
+                new = v[0]
+            else:
+                new = Tensor._make(np.empty_like(s._data), None)
+                fill(new._data)
             return where(np.zeros(s.shape, dtype=bool), s, new)
-        return self._write(op, raw_fn if not operands else lambda d, v: raw_fn(d, v),
-                           operands, graph_fn, saves_self=False)
+        return self._write(op, lambda d, *_: fill(d), operands, graph_fn, saves_self=False)
 
     def copy_(self, src):
-        return self._replace("copy_", lambda d, s=None: (np.copyto(d, _raw(src), casting="unsafe"), d)[1],
-                             src)
+        return self._replace("copy_", lambda d: np.copyto(d, _raw(src), casting="unsafe"), src)
 
     def fill_(self, value):
-        return self._replace("fill_", lambda d, v=None: (d.fill(_raw(value)), d)[1], value)
+        return self._replace("fill_", lambda d: d.fill(_raw(value)), value)
 
     def zero_(self):
-        return self._replace("zero_", lambda d: (d.fill(0), d)[1])
+        return self._replace("zero_", lambda d: d.fill(0))
 
     def _check_float(self, op):
         if self._data.dtype.kind != "f":  # torch has no such kernel for integers or bools
@@ -208,14 +211,14 @@ class InPlaceMethods:
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         self._check_float("normal_")
         from .factories import _rng
-        return self._replace("normal_", lambda d: (np.copyto(
-            d, _rng(generator).normal(mean, std, d.shape), casting="unsafe"), d)[1])
+        return self._replace("normal_", lambda d: np.copyto(
+            d, _rng(generator).normal(mean, std, d.shape), casting="unsafe"))
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         self._check_float("uniform_")
         from .factories import _rng
-        return self._replace("uniform_", lambda d: (np.copyto(
-            d, _rng(generator).uniform(a, b, d.shape), casting="unsafe"), d)[1])
+        return self._replace("uniform_", lambda d: np.copyto(
+            d, _rng(generator).uniform(a, b, d.shape), casting="unsafe"))
 
     # ---------------------------------------------------------------- x[index] = v
     def __setitem__(self, index, value):
