@@ -110,11 +110,11 @@ class Tensor(Variable, InPlaceMethods, TensorOps):
                 value = int(value)
             kind = self._data.dtype.kind
             if kind in _FLOAT_KINDS:
-                return _constant(value, self._data.dtype)
+                return _constant(value, self._data.dtype, self._data.dtype)
             if isinstance(value, (float, np.floating)):  # int tensor * 0.5 is float32
-                return _constant(value, self._data.dtype, default_dtype)
+                return _constant(value, default_dtype, self._data.dtype)
             # an int with a bool tensor promotes to int64 (True + 1 == 2), as in torch
-            return _constant(value, self._data.dtype, self._data.dtype if kind in "iu" else None)
+            return _constant(value, self._data.dtype if kind in "iu" else None, self._data.dtype)
         return _infer_array(value)
 
     def _wrap(self, other):
@@ -507,8 +507,10 @@ _LOGICAL = {np.bitwise_and: np.logical_and, np.bitwise_or: np.logical_or,
 _constants = {}
 
 
-def _constant(value, self_dtype, dtype=None):
-    arr = np.asarray(value, dtype=self_dtype if dtype is None and self_dtype.kind in "f" else dtype)
+def _constant(value, dtype, self_dtype):
+    """``value`` as a 0-d array of ``dtype`` (None: NumPy's choice), cached per
+    (value, its type, the dtype of the tensor it is combined with)."""
+    arr = np.asarray(value, dtype=dtype)
     if type(value) is float or type(value) is int:
         arr.flags.writeable = False
         if len(_constants) > 4096:
