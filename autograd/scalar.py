@@ -10,6 +10,7 @@ ops in ``autograd.ops`` work on floats as well as on arrays. ``.grad`` is a Scal
     -0.2
 """
 import numbers
+import operator
 
 from . import grad_mode
 from .variable import Variable
@@ -99,49 +100,10 @@ class Scalar(Variable):
 
     # Arithmetic (+ - * / **, exp, tanh, ...) is inherited from Variable: the same
     # Function classes as Tensor. When nothing is recorded (inside backward, under
-    # no_grad) the four operations below are plain float arithmetic, the result the op's
+    # no_grad) + - * / and negation are plain float arithmetic, the result the op's
     # forward would give, without a trip through Function.apply: backward formulas are
     # mostly products of numbers, and this halves the time of a Scalar backward.
-    def __add__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__add__(self, other)
-        return Scalar._make(self._data + _plain(other), None)
-
-    def __radd__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__radd__(self, other)
-        return Scalar._make(_plain(other) + self._data, None)
-
-    def __sub__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__sub__(self, other)
-        return Scalar._make(self._data - _plain(other), None)
-
-    def __rsub__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__rsub__(self, other)
-        return Scalar._make(_plain(other) - self._data, None)
-
-    def __mul__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__mul__(self, other)
-        return Scalar._make(self._data * _plain(other), None)
-
-    def __rmul__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__rmul__(self, other)
-        return Scalar._make(_plain(other) * self._data, None)
-
-    def __truediv__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__truediv__(self, other)
-        return Scalar._make(self._data / _plain(other), None)
-
-    def __rtruediv__(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return Variable.__rtruediv__(self, other)
-        return Scalar._make(_plain(other) / self._data, None)
-
+    # (+ - * / and their reflected forms are set below the class by _unrecorded_first.)
     def __neg__(self):
         if grad_mode._enabled:
             return Variable.__neg__(self)
@@ -207,6 +169,25 @@ class ScalarGrad(float):
     def __repr__(self):
         return repr(float(self))
 
+
+def _unrecorded_first(name, compute):
+    """``Scalar.<name>``: plain float arithmetic when nothing is recorded, else Variable's."""
+    recorded = getattr(Variable, name)
+
+    def method(self, other):
+        if grad_mode._enabled or type(other) not in _PLAIN:
+            return recorded(self, other)
+        return Scalar._make(compute(self._data, _plain(other)), None)
+    method.__name__ = name
+    return method
+
+
+for _name, _compute in (("__add__", operator.add), ("__sub__", operator.sub),
+                        ("__mul__", operator.mul), ("__truediv__", operator.truediv),
+                        ("__radd__", lambda a, b: b + a), ("__rsub__", lambda a, b: b - a),
+                        ("__rmul__", lambda a, b: b * a), ("__rtruediv__", lambda a, b: b / a)):
+    setattr(Scalar, _name, _unrecorded_first(_name, _compute))
+del _name, _compute
 
 Scalar._result_type = Scalar
 _PLAIN = (Scalar, float, int)  # operands the unrecorded fast path takes
