@@ -42,27 +42,26 @@ def tune_gc(threshold=None):
 def topological_order(root_nodes):
     """Nodes reachable from ``root_nodes``, every consumer before its inputs.
 
-    Iterative depth-first search with an explicit stack: a node is pushed once to
-    enter it (its inputs are pushed above it) and stays below them to be finished
-    (appended) after all of them. Reversed, that post-order puts consumers first.
+    Iterative depth-first search: the stack holds (node, iterator over its inputs); a
+    node is appended to ``order`` once all its inputs are (post-order), and the reversed
+    post-order puts consumers first. Inputs are visited in order, so it is deterministic.
     """
     order = []
-    state = {}  # node -> True while its inputs are being visited, False when finished
-    stack = [r for r in reversed(root_nodes) if r is not None]
-    while stack:
-        node = stack[-1]
-        entered = state.get(node)
-        if entered is None:  # first visit: keep it on the stack, visit inputs first
-            state[node] = True
-            if type(node) is Context:
-                for child in reversed(node.next_functions):
-                    if child is not None and child not in state:
-                        stack.append(child)
-        else:
-            stack.pop()
-            if entered:  # inputs done
-                state[node] = False
-                order.append(node)
+    seen = set()
+    for root in root_nodes:
+        if root is None or root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root.next_functions if type(root) is Context else ()))]
+        while stack:
+            for child in stack[-1][1]:
+                if child is not None and child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(child.next_functions
+                                              if type(child) is Context else ())))
+                    break
+            else:  # every input done
+                order.append(stack.pop()[0])
     order.reverse()
     return order
 
@@ -124,6 +123,45 @@ def _own(g, handed_out):
     return g._make(data, None)
 
 
+
+def _arrive_at_leaf(leaf, g, wanted, accumulate, create_graph, handed_out):
+    """A leaf's gradient is complete: run its hooks, then capture it (``autograd.grad``)
+    or add it into ``.grad``."""
+    for hook in leaf._hooks or ():
+        g = _run_hook(hook, g)
+    if wanted is not None:
+        if leaf in wanted:
+            wanted[leaf] = g
+    elif accumulate:
+        if not create_graph:
+            g = _own(g, handed_out)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def _arrive_at_node(node, g, wanted, create_graph, handed_out):
+    """The less common work before a node's backward: its hooks, ``retain_grad`` (and a
+    Scalar graph's kept gradients), and capturing it for ``autograd.grad``."""
+    if node._hooks:
+        for hook in node._hooks:
+            g = _run_hook(hook, g)
+    if node._retain is not None:
+        t = node._retain()
+        if t is not None:
+            gg = g if create_graph else _own(g, handed_out)
+            t.grad = gg if t.grad is None else t.grad + gg
+    if wanted is not None and node in wanted:
+        wanted[node] = g
+    return g
+
+
+def _count_error(node, in_grads):
+    n, k = len(in_grads), len(node.next_functions)
+    return RuntimeError(
+        f"function {node.name}.backward returned an incorrect number of gradients: "
+        f"{node.name}.backward returned {n} gradient{'s' * (n != 1)}, but forward "
+        f"had {k} input{'s' * (k != 1)} (expected {k}, got {n})")
+
+
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                  inputs=None, allow_unused=False, accumulate=True):
     """Backpropagate ``root_grads`` from ``roots``.
@@ -152,6 +190,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     order = topological_order(root_nodes)
     prev_mode = grad_mode._enabled
     grad_mode._enabled = create_graph
+    anomaly = grad_mode._anomaly
     # Backward creates no reference cycles, so the cyclic collector has nothing to
     # find; pausing it avoids repeated scans of the (large) live graph.
     gc_was_enabled = gc.isenabled()
@@ -162,47 +201,28 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             if g is None:
                 continue
             if type(node) is not Context:  # a leaf tensor
-                for hook in node._hooks or ():
-                    g = _run_hook(hook, g)
-                if wanted is not None:
-                    if node in wanted:
-                        wanted[node] = g
-                elif accumulate:
-                    if not create_graph:
-                        g = _own(g, handed_out)
-                    node.grad = g if node.grad is None else node.grad + g
+                _arrive_at_leaf(node, g, wanted, accumulate, create_graph, handed_out)
                 continue
-
-            if node._hooks:
-                for hook in node._hooks:
-                    g = _run_hook(hook, g)
-            if node._retain is not None:
-                t = node._retain()
-                if t is not None:
-                    gg = g if create_graph else _own(g, handed_out)
-                    t.grad = gg if t.grad is None else t.grad + gg
-            if wanted is not None and node in wanted:
-                wanted[node] = g
+            if node._hooks or node._retain is not None or wanted is not None:
+                g = _arrive_at_node(node, g, wanted, create_graph, handed_out)
+            record = node._output_ref  # a Scalar graph keeps each node's gradient for viz
+            if record is not None:
+                record._grad = g._data if record._grad is None else record._grad + g._data
 
             in_grads = node.fn.backward(node, g)
-            if not isinstance(in_grads, tuple):
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             nexts = node.next_functions
             if len(in_grads) != len(nexts):
-                n, k = len(in_grads), len(nexts)
-                raise RuntimeError(
-                    f"function {node.name}.backward returned an incorrect number of gradients: "
-                    f"{node.name}.backward returned {n} gradient{'s' * (n != 1)}, but forward "
-                    f"had {k} input{'s' * (k != 1)} (expected {k}, got {n})")
-            metas = node.input_meta
-            for i, nxt in enumerate(nexts):
-                ig = in_grads[i]
+                raise _count_error(node, in_grads)
+            i = -1
+            for nxt, ig, meta in zip(nexts, in_grads, node.input_meta):
+                i += 1
                 if nxt is None or ig is None:
                     continue
-                shape, dtype = metas[i]
-                if ig.shape != shape or ig.dtype != dtype:
+                if ig._meta() != meta:
                     ig = _check_and_reduce(node, i, ig)
-                if grad_mode._anomaly:
+                if anomaly:
                     _check_finite(node, i, ig)
                 prev = grads.get(nxt)
                 if prev is None:

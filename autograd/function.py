@@ -95,36 +95,34 @@ class Context:
             if self._released:
                 raise RuntimeError(_FREED_MESSAGE)
             return ()
-        for rec in self._saved_records or ():
-            if rec is not None and rec.overwritten is not None:
-                raise _saved_buffers.stale_error(self.name, rec)
-        return [self._unpack(value, ref) for value, ref in zip(saved, self._saved_refs)]
+        if self._saved_records is not None:
+            self._saved_records.check(self.name)
+        unpack = self._unpack
+        return [None if value is None else unpack(value, ref)
+                for value, ref in zip(saved, self._saved_refs)]
 
     # What forward saved is remembered compactly (no extra objects per node): for
     # each saved value, the position of the input it is (>= 0), _OUT or _CONST. An
     # input is rebuilt from the edge to it: the leaf itself, or a Tensor whose
     # grad_fn is the input's node, which is all double backward needs.
     def _unpack(self, value, ref):
-        if value is None:  # forward saved nothing in this place (backward won't need it)
-            return None
         if type(ref) is not int:  # a named constant input, kept so drawings can name it
             return ref
-        if ref == _CONST:
-            return self._output_type._make(value, None)
-        if ref == _OUT:
-            return self._output_type._make(value, self)
-        edge = self.next_functions[ref]
-        if edge is None:
-            return self._output_type._make(value, None)
-        if type(edge) is Context:
-            return edge._output_type._make(value, edge)
-        return edge  # a leaf
+        if ref >= 0:
+            edge = self.next_functions[ref]
+            if edge is None:
+                return self._output_type._make(value, None)
+            if type(edge) is Context:
+                return edge._output_type._make(value, edge)
+            return edge  # a leaf
+        return self._output_type._make(value, self if ref == _OUT else None)
 
     def _saved_items(self):
         """(value, what it is) pairs: _OUTPUT, the input Tensor, or None for a constant."""
         if self._saved is None:
             return []
-        return [(v, _OUTPUT if r is _OUT else None if r is _CONST else self._unpack(v, r))
+        return [(v, _OUTPUT if r is _OUT else None if r is _CONST
+                 else None if v is None else self._unpack(v, r))
                 for v, r in zip(self._saved, self._saved_refs)]
 
     def _finish_saving(self, args, raw, output_raw):
@@ -133,6 +131,9 @@ class Context:
         records = None  # stays None when nothing is guarded (Scalar floats, constants)
         saved = self._saved
         for k, value in enumerate(saved):
+            if value is None:  # a place forward left empty (backward won't read it)
+                refs.append(_CONST)
+                continue
             for i, r in enumerate(raw):
                 if value is r and isinstance(args[i], Variable):
                     if self.next_functions[i] is None and args[i].name is not None:
@@ -150,26 +151,18 @@ class Context:
                     records[k] = rec
         refs = tuple(refs)
         self._saved_refs = _refs_cache.get(refs) or _shared(_refs_cache, refs)
-        self._saved_records = None if records is None else tuple(records)
+        if records is not None:
+            self._saved_records = _saved_buffers.Guard(records)
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
-        records = self._saved_records
         # _saved_refs stays (a shared tuple, no cost): with input_meta/output_meta it tells
         # a drawing what was saved (shape, dtype) after the values were freed.
-        self._saved = self._saved_records = None
-        for rec in records or ():
-            if rec is not None:
-                _saved_buffers.release(rec)
+        self._saved = None
         self._released = True
-
-    def __del__(self):
-        # A graph dropped without backward must not leave the arrays read-only.
         if self._saved_records is not None:
-            try:
-                self._release()
-            except Exception:  # interpreter shutdown
-                pass
+            self._saved_records.release()
+            self._saved_records = None
 
     # ------------------------------------------------------------------ description
     @property
@@ -203,23 +196,17 @@ class _ValueRecord:
 
     Scalar graphs are for teaching, so each node keeps its numbers (a few floats)
     for ``draw_graph`` and ``explain_backward`` even after the intermediate Scalars
-    are gone. It is also the node's ``_retain`` hook, so the engine accumulates the
-    node's gradient into ``grad`` exactly as for ``retain_grad()``."""
+    are gone. The engine adds each backward's gradient (a float) into ``_grad``."""
     __slots__ = ("_data", "inputs", "_grad")
 
     def __init__(self, data, inputs):
         self._data, self.inputs, self._grad = data, inputs, None
 
-    def __call__(self):  # the engine calls node._retain() to get the value to fill
-        return self
-
     @property
     def grad(self):
-        return self._grad
-
-    @grad.setter
-    def grad(self, value):  # detached, so the node never keeps a backward graph alive
-        self._grad = value if value is None or value.grad_fn is None else value.detach()
+        """The gradient as a (detached) Scalar, like ``retain_grad()``'s ``.grad``."""
+        from .scalar import Scalar
+        return None if self._grad is None else Scalar._make(self._grad, None)
 
 
 # Nodes share equal input_meta / needs_input_grad tuples: fewer long-lived objects
@@ -287,35 +274,34 @@ class Function:
         # non-leaf's grad_fn, a leaf itself, or None) with the inputs' (shape, dtype).
         raw, nexts, needs, metas = [], [], [], []
         out_type = None
-        record = False
         for a in args:
             if isinstance(a, Variable):
                 raw.append(a._data)
-                if out_type is None:
-                    out_type = a._result_type
                 edge = a.grad_fn or (a if a._requires_grad else None)
                 metas.append(a._meta())
+                if out_type is None:
+                    out_type = a._result_type
             else:
                 raw.append(a)
                 edge = None
                 metas.append(None)
             nexts.append(edge)
             needs.append(edge is not None)
-            if edge is not None:
-                record = True
-        if out_type is None:
-            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor or Scalar input")
-        if not record:
+        # Shared tuples: fewer long-lived objects for the garbage collector to scan.
+        needs = tuple(needs)
+        needs = _meta_cache.get(needs) or _shared(_meta_cache, needs)
+        if True not in needs:
             return cls._apply_unrecorded(args, attrs)
 
-        ctx = Context(cls)
-        ctx.attrs = attrs
-        ctx.next_functions = tuple(nexts)
-        # Shared tuples: fewer long-lived objects for the garbage collector to scan.
+        ctx = _new_node(Context)  # every slot is set here: no __init__ call
+        ctx.fn, ctx.attrs, ctx.next_functions = cls, attrs, tuple(nexts)
         # Known before forward, so forward can save only what backward will need.
-        needs, metas = tuple(needs), tuple(metas)
-        ctx.needs_input_grad = _meta_cache.get(needs) or _shared(_meta_cache, needs)
+        ctx.needs_input_grad = needs
+        metas = tuple(metas)
         ctx.input_meta = _meta_cache.get(metas) or _shared(_meta_cache, metas)
+        ctx._saved = ctx._saved_records = ctx._retain = ctx._output_ref = None
+        ctx._released = False
+        ctx.module = _module_stack[-1] if _module_stack else None
         try:
             result = cls.forward(ctx, *raw, **attrs)
         except BaseException as e:
@@ -331,13 +317,16 @@ class Function:
         ctx._output_type = out_type
         ctx.output_meta = out._meta()
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
-            ctx._output_ref = ctx._retain = _ValueRecord(out._data, tuple(raw))
+            ctx._output_ref = _ValueRecord(out._data, raw)
         if ctx._saved is not None:
             ctx._finish_saving(args, raw, result)
         if grad_mode._anomaly:
             from .anomaly import _creation_trace
             ctx.trace = _creation_trace()
         return out
+
+
+_new_node = object.__new__
 
 
 def _restated(cls, raw, error):

@@ -73,6 +73,35 @@ def release(rec):
         _retry_pending()
 
 
+class Guard:
+    """The records of the arrays one graph node saved. Released once: after backward, or
+    when the node is dropped without backward (``__del__``), so a forgotten graph never
+    leaves arrays read-only. Only nodes that saved a writeable array have one, so the
+    other nodes (all of a Scalar graph) carry no finalizer."""
+    __slots__ = ("records",)
+
+    def __init__(self, records):
+        self.records = records
+
+    def check(self, node_name):
+        """Raise PyTorch's error if one of the arrays was overwritten since it was saved."""
+        for rec in self.records:
+            if rec is not None and rec.overwritten is not None:
+                raise stale_error(node_name, rec)
+
+    def release(self):
+        records, self.records = self.records, ()
+        for rec in records:
+            if rec is not None:
+                release(rec)
+
+    def __del__(self):
+        try:
+            self.release()
+        except Exception:  # interpreter shutdown
+            pass
+
+
 def _forget(rec):
     _records.pop(id(rec.array), None)
     if rec.root is rec.array:

@@ -13,6 +13,7 @@ import numbers
 import operator
 
 from . import grad_mode
+from . import ops as O
 from .variable import Variable
 
 _SCALAR_META = ((), "float")
@@ -35,10 +36,9 @@ class Scalar(Variable):
 
     @classmethod
     def _make(cls, data, grad_fn):
-        s = object.__new__(cls)
-        s._data = data if type(data) is float else float(data)
-        s.grad_fn = grad_fn  # .grad stays unset (reads as None): one store fewer per node
-        s._requires_grad = False
+        s = _new(cls)  # .grad stays unset (reads as None): one store fewer per node
+        s._data, s.grad_fn, s._requires_grad = \
+            data if type(data) is float else float(data), grad_fn, False
         return s
 
     @property
@@ -103,11 +103,11 @@ class Scalar(Variable):
     # no_grad) + - * / and negation are plain float arithmetic, the result the op's
     # forward would give, without a trip through Function.apply: backward formulas are
     # mostly products of numbers, and this halves the time of a Scalar backward.
-    # (+ - * / and their reflected forms are set below the class by _unrecorded_first.)
+    # (+ - * / and their reflected forms are set below the class by _operator.)
     def __neg__(self):
         if grad_mode._enabled:
             return Variable.__neg__(self)
-        return Scalar._make(-self._data, None)
+        return _new_scalar(-self._data)
 
     # Comparisons compare values and give plain bools, as micrograd's code expects
     # (``Scalar(2.0) == 2.0``). Hashing stays by identity: graph nodes are dict keys.
@@ -170,25 +170,39 @@ class ScalarGrad(float):
         return repr(float(self))
 
 
-def _unrecorded_first(name, compute):
-    """``Scalar.<name>``: plain float arithmetic when nothing is recorded, else Variable's."""
-    recorded = getattr(Variable, name)
+def _operator(name, op, compute, reflected=False):
+    """``Scalar.<name>`` for + - * /: ``op.apply`` when grad mode records, else the float
+    arithmetic that op's forward would do, without a trip through ``Function.apply``.
+    Other operands (bools, NumPy numbers, Tensors) take Variable's general path."""
+    general = getattr(Variable, name)
 
     def method(self, other):
-        if grad_mode._enabled or type(other) not in _PLAIN:
-            return recorded(self, other)
-        return Scalar._make(compute(self._data, _plain(other)), None)
+        kind = type(other)
+        if kind is not Scalar and kind is not float and kind is not int:
+            return general(self, other)
+        if grad_mode._enabled:
+            if kind is not Scalar:
+                other = Scalar._make(float(other), None)
+            return op.apply(other, self) if reflected else op.apply(self, other)
+        b = other._data if kind is Scalar else float(other)
+        return _new_scalar(compute(b, self._data) if reflected else compute(self._data, b))
     method.__name__ = name
     return method
 
 
-for _name, _compute in (("__add__", operator.add), ("__sub__", operator.sub),
-                        ("__mul__", operator.mul), ("__truediv__", operator.truediv),
-                        ("__radd__", lambda a, b: b + a), ("__rsub__", lambda a, b: b - a),
-                        ("__rmul__", lambda a, b: b * a), ("__rtruediv__", lambda a, b: b / a)):
-    setattr(Scalar, _name, _unrecorded_first(_name, _compute))
-del _name, _compute
+def _new_scalar(value, grad_fn=None):
+    """A Scalar result (what ``Scalar._make`` builds, for a float ``value``)."""
+    s = _new(Scalar)
+    s._data, s.grad_fn, s._requires_grad = value, grad_fn, False
+    return s
+
+
+_new = object.__new__
+for _name, _op, _compute in (("add", O.Add, operator.add), ("sub", O.Sub, operator.sub),
+                             ("mul", O.Mul, operator.mul), ("truediv", O.Div, operator.truediv)):
+    setattr(Scalar, f"__{_name}__", _operator(f"__{_name}__", _op, _compute))
+    setattr(Scalar, f"__r{_name}__", _operator(f"__r{_name}__", _op, _compute, reflected=True))
+del _name, _op, _compute
 
 Scalar._result_type = Scalar
-_PLAIN = (Scalar, float, int)  # operands the unrecorded fast path takes
 Scalar._keeps_values = True

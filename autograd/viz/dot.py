@@ -13,7 +13,7 @@ import numpy as np
 from ..function import _OUTPUT, Context
 from ..variable import Variable
 from .graph import (_SCALAR_SYMBOLS, _constant_inputs, _is_parameter, _known_values,
-                    _node_grad, _node_of, _node_record, _roots_list, _walk)
+                    _recorded_grad, _node_of, _node_record, _roots_list, _walk)
 from .naming import _Naming
 from .style import _RED, COLORS, INSTALL_HINT, GraphvizNotFoundError, _digraph_class, _graphviz
 from .text import (_array, _escape, _escape_record, _finite, _fmt_attr, _fmt_bytes, _g,
@@ -214,7 +214,7 @@ class _Drawer:
         inputs' arrows point to."""
         nid = self.drawn[id(ctx)]
         root_var = self.root_of.get(id(ctx))
-        grad = _node_grad(ctx) if self.show_grad else None
+        grad = _recorded_grad(ctx) if self.show_grad else None
         if grad is None and self.show_grad and root_var is not None:
             grad = root_var.grad
         value = root_var._data if root_var is not None else self.values.get(id(ctx))
