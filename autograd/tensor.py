@@ -511,7 +511,8 @@ def _constant(value, dtype, self_dtype):
     """``value`` as a 0-d array of ``dtype`` (None: NumPy's choice), cached per
     (value, its type, the dtype of the tensor it is combined with)."""
     arr = np.asarray(value, dtype=dtype)
-    if type(value) is float or type(value) is int:
+    # Not float zeros: -0.0 == 0.0 (same key), but x / -0.0 is -inf where x / 0.0 is inf.
+    if type(value) is int or (type(value) is float and value != 0.0):
         arr.flags.writeable = False
         if len(_constants) > 4096:
             _constants.clear()

@@ -76,3 +76,17 @@ def test_exact_cases_without_torch():
         t([1.5]) & 1
     with pytest.raises(TypeError, match=r"maximum\(\): argument 'other' \(position 1\) must be Tensor, not int"):
         t([1.5]).maximum(1)
+
+
+@pytest.mark.parametrize("zero", [0.0, -0.0])
+def test_signed_zero_constants_keep_their_sign(zero):
+    """Python constants are cached per value, and -0.0 == 0.0: the cache must not hand
+    +0.0 for -0.0 (x / -0.0 is -inf, as in torch and NumPy)."""
+    x = A.Tensor(np.array([1.0, -2.0], dtype=np.float32))
+    for other in (0.0, -0.0, zero):  # whichever was cached first
+        with np.errstate(divide="ignore"):
+            got = (x / other).numpy()
+            want = np.array([1.0, -2.0], dtype=np.float32) / np.float32(other)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit((x * other).numpy()),
+                                      np.signbit(x.numpy() * np.float32(other)))
