@@ -46,9 +46,10 @@ def protect(arr):
     if rec is not None:
         rec.count += 1
         return rec
-    if not arr.flags.writeable:
+    flags = arr.flags
+    if not flags.writeable:
         return None
-    arr.flags.writeable = False
+    flags.writeable = False
     if arr.base is None:  # owns its memory: found by its own id
         rec = _records[id(arr)] = SavedBuffer(arr, arr)
         return rec

@@ -272,16 +272,22 @@ def _times_local(grad, local):
     """dL/dy · (local derivative), in place in the fresh ``local`` array when the dtypes
     allow (floats of Scalar graphs just multiply)."""
     if type(local) is np.ndarray and type(grad) is np.ndarray and local.dtype == grad.dtype \
-            and local.shape == np.broadcast_shapes(local.shape, grad.shape):
+            and (local.shape == grad.shape
+                 or local.shape == np.broadcast_shapes(local.shape, grad.shape)):
         return np.multiply(grad, local, out=local)
     return grad * local
 
 
 def _sigmoid(x):
     # Numerically stable: never exponentiates a large positive number.
+    # σ(x) = 1 / (1 + e^-|x|) for x >= 0, e^-|x| / (1 + e^-|x|) below; in place, 7 passes.
     if isinstance(x, np.ndarray):
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+        e = np.abs(x, out=np.empty_like(x))  # an array even for 0-d x (no NumPy scalar)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        y = np.where(x >= 0, x.dtype.type(1), e)
+        e += 1
+        return np.divide(y, e, out=y) if y.ndim else y / e
     return 1.0 / (1.0 + np.exp(-x)) if x >= 0 else np.exp(x) / (1.0 + np.exp(x))
 
 
