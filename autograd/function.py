@@ -130,17 +130,21 @@ class Context:
         refs = []
         records = None  # stays None when nothing is guarded (Scalar floats, constants)
         saved = self._saved
-        for k, value in enumerate(saved):
+        k = -1
+        for value in saved:
+            k += 1
             if value is None:  # a place forward left empty (backward won't read it)
                 refs.append(_CONST)
                 continue
-            for i, r in enumerate(raw):
-                if value is r and isinstance(args[i], Variable):
-                    if self.next_functions[i] is None and args[i].name is not None:
-                        refs.append(args[i])  # a named constant, kept so drawings can name it
-                    else:
-                        refs.append(i)
+            i = 0
+            for r in raw:  # which input is it? (by identity: equal floats are not the same input)
+                if r is value:
                     break
+                i += 1
+            if i < len(raw) and isinstance(args[i], Variable):
+                # a named constant is kept itself, so drawings can name it
+                named = self.next_functions[i] is None and args[i].name is not None
+                refs.append(args[i] if named else i)
             else:
                 refs.append(_OUT if value is output_raw else _CONST)
             if type(value) is np.ndarray:
