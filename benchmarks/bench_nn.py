@@ -120,11 +120,13 @@ def bench_conv(ctx, table):
             def nd_fn():
                 ax.grad = aw.grad = ab.grad = None
                 F.conv2d(ax, aw, ab, s, p, d).backward(ag)
-            # correctness guard: a benchmark of wrong numbers is worthless
+            # correctness guard: a benchmark of wrong numbers is worthless (errors relative
+            # to the largest element: Winograd's float32 error is ~1e-5 of that, see
+            # nn/winograd.py, and dweight's elements reach ~1e3 here)
             nd_fn()
             dx_ref, dw_ref, _ = numpy_fn()
-            np.testing.assert_allclose(aw.grad.numpy(), dw_ref, rtol=1e-3, atol=1e-3)
-            np.testing.assert_allclose(ax.grad.numpy(), dx_ref, rtol=1e-3, atol=1e-3)
+            for got, ref in ((aw.grad.numpy(), dw_ref), (ax.grad.numpy(), dx_ref)):
+                np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-4 * np.abs(ref).max())
             return nd_fn
 
         t = ctx.measure({"ndgrad": ctx.nd_fn(label, make), "numpy-ref": numpy_fn, "torch": torch_fn,

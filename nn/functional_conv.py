@@ -1,7 +1,7 @@
 """nn.functional's convolutions, windows and pooling (re-exported by ``nn.functional``).
 
 Convolution is im2col + one GEMM (see ``nn.functional``'s docstring for the math), with
-Winograd F(2x2, 3x3) for large 3x3 layers (``nn/winograd.py``); pooling reduces the
+Winograd F(4x4, 3x3) for 3x3 layers (``nn/winograd.py``); pooling reduces the
 windows of ``autograd/ops/spatial.py`` without materialising them.
 """
 import numbers
@@ -217,7 +217,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     The output is an NCHW view of the product (its memory may be channel- or batch-major).
 
     ``algorithm`` (keyword-only, not in PyTorch): "im2col" (the above), "winograd"
-    (F(2x2, 3x3), 3x3 stride-1 only: 2.25x fewer multiplications, see nn/winograd.py) or
+    (F(4x4, 3x3), 3x3 stride-1 only: 4x fewer multiplications, see nn/winograd.py) or
     "auto" (Winograd where it was measured to win); None = the ``conv_algorithm`` in force
     ("auto" by default).
     """
@@ -225,7 +225,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     x, unbatched, weight, bias, stride, dilation = _conv_inputs(
         op, input, weight, bias, groups, stride, dilation, 2)
     pads = _conv_padding(padding, weight.shape[2:], dilation, stride, op)
-    if _winograd.choose(algorithm, x.shape, weight.shape, stride, dilation, groups):
+    if _winograd.choose(algorithm, x.shape, weight.shape, stride, dilation, groups, pads):
         _check_fits(op, x.shape, (3, 3), dilation, pads, _tensor(input).shape)
         out = _winograd.conv2d_winograd(x, weight, bias, pads)
     else:

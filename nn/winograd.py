@@ -1,48 +1,64 @@
-"""Winograd's F(2x2, 3x3): a 3x3 convolution with 2.25x fewer multiplications.
+"""Winograd's F(4x4, 3x3): a 3x3 convolution with 4x fewer multiplications.
 
-The idea (Lavin & Gray, 2015). Cut the output into 2x2 tiles. Each tile depends on a
-4x4 tile d of the (padded) input, and the direct method spends 2·2·3·3 = 36
+The idea (Lavin & Gray, 2015). Cut the output into 4x4 tiles. Each tile depends on a
+6x6 tile d of the (padded) input, and the direct method spends 4·4·3·3 = 144
 multiplications per tile and channel pair. Winograd's minimal filtering algorithm
-computes the same 2x2 result with 16:
+computes the same 4x4 result with 36:
 
     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
 
-with small constant matrices (entries 0, ±1, ±½)
+with small constant matrices (the Toom-Cook interpolation at the points 0, ±1, ±2, ∞)
 
-    Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    G  = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]]
-    Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
+    Bᵀ = [[4,  0, -5,  0, 1, 0],      G = [[ 1/4,     0,    0],
+          [0, -4, -4,  1, 1, 0],           [-1/6,  -1/6, -1/6],
+          [0,  4, -4, -1, 1, 0],           [-1/6,   1/6, -1/6],
+          [0, -2, -1,  2, 1, 0],           [1/24,  1/12,  1/6],
+          [0,  2, -1, -2, 1, 0],           [1/24, -1/12,  1/6],
+          [0,  4,  0, -5, 0, 1]]           [   0,     0,    1]]
 
-Summed over input channels, the elementwise product ⊙ at each of the 16 positions
+    Aᵀ = [[1, 1,  1, 1,  1, 0],
+          [0, 1, -1, 2, -2, 0],
+          [0, 1,  1, 4,  4, 0],
+          [0, 1, -1, 8, -8, 1]]
+
+(F(2x2, 3x3), the smallest member of the family, uses 4x4 input tiles and saves 2.25x.)
+Summed over input channels, the elementwise product ⊙ at each of the 36 positions
 (a, b) of the transformed tile becomes a matrix product over channels, so a whole
 convolution is
 
-    V = (Bᵀ⊗Bᵀ) · unfold₄ₓ₄,stride 2(x)      every input tile, transformed  (16, C, T)
-    U = (G⊗G) · weight                         every filter, transformed      (16, O, C)
-    M = U @ V                                  16 batched GEMMs               (16, O, T)
-    Y = (Aᵀ⊗Aᵀ) · M                            back to 2x2 output tiles       (4, O, T)
+    V = (Bᵀ⊗Bᵀ) · unfold₆ₓ₆,stride 4(x)      every input tile, transformed  (36, C, T)
+    U = (G⊗G) · weight                         every filter, transformed      (36, O, C)
+    M = U @ V                                  36 batched GEMMs               (36, O, T)
+    Y = (Aᵀ⊗Aᵀ) · M                            back to 4x4 output tiles       (16, O, T)
 
 (T = number of tiles; ⊗ is the Kronecker product, so each transform is one small
-matrix applied to all tiles at once). The GEMM work drops from 9 to 16/4 = 4 multiply-
-adds per output and channel pair. Every step is an ordinary engine op (``Unfold``,
-``matmul``, ``reshape``/``permute``), so the backward pass comes from the engine:
-dL/dweight = (G⊗G)ᵀ · (dL/dM @ Vᵀ), dL/dx = fold((Bᵀ⊗Bᵀ)ᵀ · (Uᵀ @ dL/dM)), and
+matrix applied to all tiles at once). The GEMM work drops from 9 to 36/16 = 2.25
+multiply-adds per output and channel pair. Every step is an ordinary engine op
+(``Unfold``, ``matmul``, ``reshape``/``permute``), so the backward pass comes from the
+engine: dL/dweight = (G⊗G)ᵀ · (dL/dM @ Vᵀ), dL/dx = fold((Bᵀ⊗Bᵀ)ᵀ · (Uᵀ @ dL/dM)), and
 second derivatives work as for the im2col path.
 
-Accuracy: the transforms add and halve a few numbers, so float32 results agree with the
-direct convolution to ~1e-6 relative (tests require 1e-4); float64 to ~1e-15.
+Accuracy: the transforms multiply by up to 8 and divide by 24, so float32 results agree
+with the direct convolution to ~1e-5 relative (max error / max value; measured 4e-6 to
+1.3e-5 for outputs and gradients at 3 to 256 channels; tests require 1e-4), about 20x the
+error of F(2x2, 3x3) or im2col; float64 to ~1e-14.
 
-``conv2d`` picks this path automatically for 3x3, stride 1, dilation 1, ungrouped
-convolutions with at least ``MIN_CHANNELS`` input and output channels (where it was
-measured to win, see ``benchmarks/bench_nn.py``); ``conv_algorithm("winograd")`` /
+``conv2d`` picks this path automatically (see ``choose``) for 3x3, stride 1, dilation 1,
+ungrouped convolutions with at least ``MIN_CHANNELS`` input and output channels whose
+output fills the 4x4 tiles well; ``conv_algorithm("winograd")`` /
 ``conv_algorithm("im2col")`` (or ``conv2d(..., algorithm=...)``) force either path.
 
-Measured gain (conv2d fwd+bwd, N32 C64 32x32 O64, float32, one thread, CPU time, median
-of paired ratios): 0.70-0.80x the time of the im2col path. Where the rest goes: the
-16x16 and 4x16 transform products are memory-bound (~35% of the time), the stride-2
-4x4 unfold/fold ~25%, the three batched GEMMs ~45%. (Tried and removed: the input
-transform done separably by 20 strided adds instead of unfold + a 16x16 product, with
-its adjoint for backward: only 3-4% faster, under the 10% bar.)
+Measured (conv2d fwd+bwd, float32, one thread, CPU time, best of 5, vs the im2col path):
+N32 C64 32x32 O64 0.60x (F(2x2, 3x3), the path before this one: 0.85x), the MNIST
+example's conv2 C32->O64 26x26 0.79x (F(2x2, 3x3): 1.13x), C128 14x14 0.75x, C16 28x28
+O16 0.83x, batch 1 0.68x; but 1.1-2.5x slower where the tiles stick out far past the
+output (outputs 5x5 to 10x10, 14x14 with few channels), hence ``MIN_FILL``. Where the
+time goes (N32 C64 32x32): the 36x36 and 16x36 transform products ~35%, the batched
+GEMMs ~40%, the 6x6 stride-4 unfold/fold and the output's tile-to-image copy ~25%.
+(Tried and removed: the transforms done separably, as two products with the 6x6 and
+4x6 matrices instead of one with their Kronecker product: 10-25% slower, since OpenBLAS
+handles the inner dimension 6 poorly; for F(2x2, 3x3) 20 strided adds instead of unfold
++ a 16x16 product: only 3-4% faster.)
 """
 import contextlib
 
@@ -51,17 +67,24 @@ import numpy as np
 from autograd import ops as O
 from autograd.tensor import Tensor, matmul
 
-_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
-_G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]], dtype=np.float64)
-_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+_BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=np.float64)
+_G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+               [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], dtype=np.float64)
+_AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+                [0, 1, -1, 8, -8, 1]], dtype=np.float64)
+TILE, WINDOW = _AT.shape  # 4x4 output tiles from 6x6 input windows (at stride TILE)
 # The transforms of a whole (flattened, row-major) tile: kron(X, X) maps vec(t) to vec(X t Xᵀ)
 _KRON = {"B": np.kron(_BT, _BT), "G": np.kron(_G, _G), "A": np.kron(_AT, _AT)}
 _CONST = {}
 
 ALGORITHMS = ("auto", "im2col", "winograd")
-MIN_CHANNELS = 64  # measured (fwd+bwd, float32, 1 thread, CPU time, paired, vs im2col):
-# C=O=64 32x32 N32 0.70-0.80, C=O=128 16x16 0.66, C=O=64 8x8 N64 0.88, batch 1 0.79;
-# C=O=48 0.89, C=32->64 26x26 (the MNIST example's conv2) 1.02-1.06: no gain below 64
+# measured (fwd+bwd, float32, 1 thread, CPU time, vs im2col; see the module docstring):
+MIN_CHANNELS = 16  # C=O=16 28x28 0.83, C=8 0.74-0.89 (noisy), C=3->16 32x32 1.54, C=1 4.6
+MIN_FILL = 0.9     # output pixels / tile pixels: 1.0 (12x12, 24x24, 32x32) 0.6-0.8; 0.86
+# (26x26) 0.98; 0.77 (7x7, 14x14) 0.74-1.6; 0.69 (10x10) 1.09; 0.56 (6x6) 1.67; 0.39 (5x5) 2.5
+MIN_FLOPS = 30e6   # forward FLOPs of the direct method, 2·N·O·C·9·OH·OW: at 19e6 0.89-1.10
+# (batch 1-4), at 4.7e6 1.26-1.83 (the nine ops' fixed cost), from 38e6 up 0.60-0.74
 _DEFAULT = ["auto"]
 
 
@@ -73,14 +96,15 @@ def _const(name, dtype):
 
 
 def applicable(x_shape, w_shape, stride, dilation, groups):
-    """Winograd F(2x2, 3x3) computes this convolution (3x3, stride 1, dilation 1, groups 1)."""
+    """Winograd F(4x4, 3x3) computes this convolution (3x3, stride 1, dilation 1, groups 1)."""
     return (tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
             and tuple(dilation) == (1, 1) and groups == 1)
 
 
-def choose(algorithm, x_shape, w_shape, stride, dilation, groups):
+def choose(algorithm, x_shape, w_shape, stride, dilation, groups, pads=(0, 0, 0, 0)):
     """True to run Winograd: ``algorithm`` (None = the current default) is "winograd", or
-    "auto" and the convolution is applicable with enough channels to win."""
+    "auto" and the convolution is applicable, with enough channels and work, and an output
+    that fills its 4x4 tiles well enough to win."""
     algorithm = _DEFAULT[0] if algorithm is None else algorithm
     if algorithm not in ALGORITHMS:
         raise ValueError(f"conv2d: algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -91,8 +115,14 @@ def choose(algorithm, x_shape, w_shape, stride, dilation, groups):
                              f"dilation 1 and groups=1; got weight {tuple(w_shape)}, stride "
                              f"{tuple(stride)}, dilation {tuple(dilation)}, groups={groups}")
         return True
-    return (algorithm == "auto" and ok and x_shape[1] >= MIN_CHANNELS
-            and w_shape[0] >= MIN_CHANNELS)
+    if algorithm != "auto" or not ok or min(x_shape[1], w_shape[0]) < MIN_CHANNELS:
+        return False
+    oh, ow = x_shape[2] + pads[0] + pads[1] - 2, x_shape[3] + pads[2] + pads[3] - 2
+    if oh < 1 or ow < 1:
+        return False
+    fill = oh * ow / (TILE * TILE * -(-oh // TILE) * -(-ow // TILE))  # output px / tile px
+    flops = 2 * x_shape[0] * w_shape[0] * x_shape[1] * 9 * oh * ow
+    return fill >= MIN_FILL and flops >= MIN_FLOPS
 
 
 @contextlib.contextmanager
@@ -111,24 +141,26 @@ def conv_algorithm(algorithm):
 
 def conv2d_winograd(x, weight, bias, pads):
     """3x3, stride-1 convolution of x (N, C, H, W) with weight (O, C, 3, 3) and
-    (top, bottom, left, right) zero padding, as F(2x2, 3x3) from engine ops."""
+    (top, bottom, left, right) zero padding, as F(4x4, 3x3) from engine ops."""
     n, c, h, w = x.shape
     o = weight.shape[0]
     t, b, l, r = pads
+    m_, a_ = TILE, WINDOW
     oh, ow = h + t + b - 2, w + l + r - 2
-    th, tw = -(-oh // 2), -(-ow // 2)          # tiles per axis (the last may stick out)
+    th, tw = -(-oh // m_), -(-ow // m_)        # tiles per axis (the last may stick out)
     tiles = n * th * tw
-    # input tiles: 4x4 windows at stride 2, padded at the bottom/right up to whole tiles
-    pads4 = (t, 2 * th + 2 - h - t, l, 2 * tw + 2 - w - l)
-    d = O.Unfold.apply(x, kernel=(4, 4), stride=(2, 2), padding=pads4, dilation=(1, 1),
-                       grid=(th, tw), layout="kcn")            # (4, 4, C, N, th, tw)
-    v = matmul(_const("B", x.dtype), d.reshape(16, c * tiles)).reshape(16, c, tiles)
+    # input tiles: 6x6 windows at stride 4, padded at the bottom/right up to whole tiles
+    pads6 = (t, m_ * th + 2 - h - t, l, m_ * tw + 2 - w - l)
+    d = O.Unfold.apply(x, kernel=(a_, a_), stride=(m_, m_), padding=pads6, dilation=(1, 1),
+                       grid=(th, tw), layout="kcn")            # (6, 6, C, N, th, tw)
+    v = matmul(_const("B", x.dtype), d.reshape(a_ * a_, c * tiles)).reshape(a_ * a_, c, tiles)
     u = matmul(_const("G", x.dtype), weight.permute(2, 3, 0, 1).reshape(9, o * c))
-    m = matmul(u.reshape(16, o, c), v)                          # 16 GEMMs (O, C) @ (C, T)
-    y = matmul(_const("A", x.dtype), m.reshape(16, o * tiles))  # (2·2, O·T) output tiles
-    # out[n, o, 2·i + a, 2·j + b] = y[a, b, o, n, i, j]
-    out = y.reshape(2, 2, o, n, th, tw).permute(3, 2, 4, 0, 5, 1).reshape(n, o, 2 * th, 2 * tw)
-    if (2 * th, 2 * tw) != (oh, ow):
+    m = matmul(u.reshape(a_ * a_, o, c), v)                     # 36 GEMMs (O, C) @ (C, T)
+    y = matmul(_const("A", x.dtype), m.reshape(a_ * a_, o * tiles))  # (4·4, O·T) out tiles
+    # out[n, o, 4·i + a, 4·j + b] = y[a, b, o, n, i, j]
+    out = y.reshape(m_, m_, o, n, th, tw).permute(3, 2, 4, 0, 5, 1).reshape(
+        n, o, m_ * th, m_ * tw)
+    if (m_ * th, m_ * tw) != (oh, ow):
         out = out[:, :, :oh, :ow]
     if bias is not None:
         out = out + bias.reshape(1, o, 1, 1)

@@ -1,4 +1,4 @@
-"""Fast convolution paths against the plain im2col path and PyTorch: Winograd F(2x2, 3x3)
+"""Fast convolution paths against the plain im2col path and PyTorch: Winograd F(4x4, 3x3)
 (nn/winograd.py): values and gradients, odd sizes, batch 1, non-contiguous input,
 float32 (1e-4 relative) and float64; automatic choice, forcing either path, errors."""
 import numpy as np
@@ -79,17 +79,32 @@ def test_winograd_gradcheck_and_second_derivatives():
 
 
 def test_automatic_choice_and_forcing():
-    big = ((2, 64, 8, 8), (64, 64, 3, 3))
-    assert W.choose("auto", *big, (1, 1), (1, 1), 1)
-    assert not W.choose("auto", (2, 1, 8, 8), (8, 1, 3, 3), (1, 1), (1, 1), 1)  # few channels
-    assert not W.choose("auto", *big, (2, 2), (1, 1), 1)                       # strided
-    assert not W.choose("auto", (2, 64, 8, 8), (64, 64, 5, 5), (1, 1), (1, 1), 1)
-    assert not W.choose("im2col", *big, (1, 1), (1, 1), 1)
+    big, p1 = ((8, 64, 8, 8), (64, 64, 3, 3)), (1, 1, 1, 1)
+    assert W.choose("auto", *big, (1, 1), (1, 1), 1, p1)
+    assert W.choose("auto", (16, 16, 26, 26), (16, 16, 3, 3), (1, 1), (1, 1), 1)
+    assert not W.choose("auto", (1, 64, 8, 8), (64, 64, 3, 3), (1, 1), (1, 1), 1, p1)  # little work
+    assert not W.choose("auto", (2, 8, 8, 8), (8, 8, 3, 3), (1, 1), (1, 1), 1, p1)  # few channels
+    assert not W.choose("auto", *big, (2, 2), (1, 1), 1, p1)                      # strided
+    assert not W.choose("auto", (2, 64, 8, 8), (64, 64, 5, 5), (1, 1), (1, 1), 1, p1)
+    assert not W.choose("auto", *big, (1, 1), (1, 1), 1)      # 6x6 output: 56% of 8x8 tiles
+    assert not W.choose("auto", (8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), 1, p1)  # 77%
+    assert not W.choose("im2col", *big, (1, 1), (1, 1), 1, p1)
     assert W.choose("winograd", (2, 1, 8, 8), (8, 1, 3, 3), (1, 1), (1, 1), 1)
     with F.conv_algorithm("im2col"):
-        assert not W.choose(None, *big, (1, 1), (1, 1), 1)
-        assert W.choose("winograd", *big, (1, 1), (1, 1), 1)   # a call's own choice wins
-    assert W.choose(None, *big, (1, 1), (1, 1), 1)
+        assert not W.choose(None, *big, (1, 1), (1, 1), 1, p1)
+        assert W.choose("winograd", *big, (1, 1), (1, 1), 1, p1)   # a call's own choice wins
+    assert W.choose(None, *big, (1, 1), (1, 1), 1, p1)
+
+
+def test_transform_matrices_compute_a_correlation():
+    """Aᵀ[(G g) ⊙ (Bᵀ d)] is the 1-D valid correlation of a 6-tap d with a 3-tap g, exactly
+    (the 2-D transforms are Kronecker products of these)."""
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        d, g = rng.standard_normal(6), rng.standard_normal(3)
+        want = np.array([d[i:i + 3] @ g for i in range(4)])
+        np.testing.assert_allclose(W._AT @ ((W._G @ g) * (W._BT @ d)), want, rtol=1e-12,
+                                   atol=1e-12)
 
 
 def _ops_of(out):
@@ -153,12 +168,16 @@ def test_winograd_matches_torch(shape, o, padding, dtype, tol):
 
 
 def test_winograd_float32_error_on_a_realistic_layer():
-    """The 1e-4 relative bound of the issue, on the benchmark's 3x3 layer size class."""
+    """The 1e-4 relative bound of the issue, on the benchmark's 3x3 layer size class and a
+    wide one: output and both gradients against float64 im2col."""
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((2, 64, 16, 16), dtype=np.float32)
-    w = (rng.standard_normal((64, 64, 3, 3), dtype=np.float32) / 24).astype(np.float32)
-    ref = F.conv2d(Tensor(x.astype(np.float64)), Tensor(w.astype(np.float64)), padding=1,
-                   algorithm="im2col").numpy()
-    fast = F.conv2d(Tensor(x), Tensor(w), padding=1, algorithm="winograd").numpy()
-    assert _rel(fast, ref) < 1e-4
-    assert A.float32 == fast.dtype
+    for n, c, hw in ((2, 64, 16), (1, 256, 12)):
+        x = rng.standard_normal((n, c, hw, hw))
+        w = rng.standard_normal((c, c, 3, 3)) / np.sqrt(9 * c)
+        g = rng.standard_normal((n, c, hw, hw))
+        ref = _run(x, w, np.zeros(c), 1, "im2col", g)
+        fast = _run(x.astype(np.float32), w.astype(np.float32), np.zeros(c, np.float32), 1,
+                    "winograd", g.astype(np.float32))
+        for got, want in zip(fast[:3], ref[:3]):
+            assert got.dtype == A.float32
+            assert _rel(got, want) < 1e-4
