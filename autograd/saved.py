@@ -46,10 +46,9 @@ def protect(arr):
     if rec is not None:
         rec.count += 1
         return rec
-    flags = arr.flags
-    if not flags.writeable:
+    if not arr.flags.writeable:
         return None
-    flags.writeable = False
+    arr.setflags(write=False)  # (setflags: about half the time of flags.writeable = ...)
     if arr.base is None:  # owns its memory: found by its own id
         rec = _records[id(arr)] = SavedBuffer(arr, arr)
         return rec
@@ -67,10 +66,17 @@ def release(rec):
     rec.count -= 1
     if rec.count > 0 or rec.overwritten is not None:
         return
-    _forget(rec)
-    if not _make_writeable(rec.array):
-        _pending.append(rec.array)  # a view whose base is still saved elsewhere
-    elif _pending:
+    arr = rec.array
+    if rec.root is arr:  # owns its memory (the common case): inline _forget
+        _records.pop(id(arr), None)
+    else:
+        _forget(rec)
+    try:
+        arr.setflags(write=True)
+    except ValueError:
+        _pending.append(arr)  # a view whose base is still saved elsewhere
+        return
+    if _pending:
         _retry_pending()
 
 
@@ -129,7 +135,7 @@ def _sharing(arr):
 
 def _make_writeable(arr):
     try:
-        arr.flags.writeable = True
+        arr.setflags(write=True)
         return True
     except ValueError:
         return False
