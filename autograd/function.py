@@ -25,6 +25,8 @@ graph of the backward pass: second derivatives come for free.
 its backward will read (the real ``Mul`` saves ``b`` only if ``a`` needs a gradient).
 What happens to saved arrays while the graph is alive is ``saved.py``'s business.
 """
+from types import MappingProxyType
+
 import numpy as np
 
 from . import grad_mode
@@ -298,7 +300,7 @@ class Function:
             return cls._apply_unrecorded(args, attrs)
 
         ctx = _new_node(Context)  # every slot is set here: no __init__ call
-        ctx.fn, ctx.attrs, ctx.next_functions = cls, attrs, tuple(nexts)
+        ctx.fn, ctx.attrs, ctx.next_functions = cls, attrs or _NO_ATTRS, tuple(nexts)
         # Known before forward, so forward can save only what backward will need.
         ctx.needs_input_grad = needs
         metas = tuple(metas)
@@ -321,7 +323,7 @@ class Function:
         ctx._output_type = out_type
         ctx.output_meta = out._meta()
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
-            ctx._output_ref = _ValueRecord(out._data, raw)
+            ctx._output_ref = _ValueRecord(out._data, tuple(raw))  # a tuple: one block, not two
         if ctx._saved is not None:
             ctx._finish_saving(args, raw, result)
         if grad_mode._anomaly:
@@ -331,6 +333,7 @@ class Function:
 
 
 _new_node = object.__new__
+_NO_ATTRS = MappingProxyType({})  # shared by the nodes of ops without attributes
 
 
 def _restated(cls, raw, error):
