@@ -12,6 +12,11 @@ Backward
    input's shape in one place, and adding it into the gradient of the next node;
 3. accumulates into ``.grad`` of leaves (``backward``) or returns the gradients of
    chosen inputs (``grad``).
+
+Without ``create_graph`` the gradients travel as raw data (arrays, floats) and the
+formulas of ops that allow it (``Function.raw_backward``) run on them directly; the
+others, hooks and ``.grad`` see Tensors (Scalars). With ``create_graph`` everything
+runs on Tensors, recorded, for higher derivatives.
 """
 import gc
 import os
@@ -20,6 +25,8 @@ import numpy as np
 
 from . import grad_mode
 from .function import Context
+
+_FLOAT_META = ((), "float")  # what a raw Python float is (a Scalar's meta)
 
 
 def tune_gc(threshold=None):
@@ -82,8 +89,8 @@ def _check_and_reduce(node, i, g):
 
 
 def _check_finite(node, i, g):
-    # NaN only, as in torch: inf is a legitimate gradient (sqrt'(0), log'(0)).
-    if np.isnan(g._data).any():
+    # NaN only, as in torch: inf is a legitimate gradient (sqrt'(0), log'(0)). g is raw.
+    if np.isnan(g).any():
         where = "".join(node.trace) if node.trace else "  (no creation trace recorded)\n"
         raise RuntimeError(
             f"Function '{node.name}Backward' returned nan values in its gradient for "
@@ -138,9 +145,12 @@ def _arrive_at_leaf(leaf, g, wanted, accumulate, create_graph, handed_out):
         leaf.grad = g if leaf.grad is None else leaf.grad + g
 
 
-def _arrive_at_node(node, g, wanted, create_graph, handed_out):
-    """The less common work before a node's backward: its hooks, ``retain_grad`` (and a
-    Scalar graph's kept gradients), and capturing it for ``autograd.grad``."""
+def _arrive_at_node(node, g, wanted, create_graph, handed_out, raw):
+    """The less common work before a node's backward: its hooks, ``retain_grad``, and
+    capturing it for ``autograd.grad``. They see a Tensor (Scalar) even when the engine
+    carries raw data (``raw``), which is then what comes back."""
+    if raw:
+        g = node._output_type._make(g, None)
     if node._hooks:
         for hook in node._hooks:
             g = _run_hook(hook, g)
@@ -151,7 +161,14 @@ def _arrive_at_node(node, g, wanted, create_graph, handed_out):
             t.grad = gg if t.grad is None else t.grad + gg
     if wanted is not None and node in wanted:
         wanted[node] = g
-    return g
+    return g._data if raw else g
+
+
+def _unwrapped(in_grads):
+    """A Tensor-level backward's result as raw data (for the raw replay)."""
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    return tuple(None if g is None else g._data for g in in_grads)
 
 
 def _count_error(node, in_grads):
@@ -169,10 +186,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     With ``accumulate`` (``Tensor.backward``) gradients are added to leaves' ``.grad``;
     otherwise (``autograd.grad``) the gradients of ``inputs`` are returned.
     """
-    grads = {}  # node -> gradient of that node's output (so far)
+    # Without create_graph the formulas of ops that allow it (Function.raw_backward) run on
+    # the raw data (arrays, floats): no Tensor or Scalar is built for a gradient that
+    # is thrown away a moment later. With create_graph they run on Tensors, recorded.
+    raw = not create_graph
+    grads = {}  # node -> gradient of that node's output so far (raw data if raw)
     root_nodes = []
     for r, g in zip(roots, root_grads):
         node = r.grad_fn if r.grad_fn is not None else r
+        if raw:
+            g = g._data
         grads[node] = grads[node] + g if node in grads else g
         root_nodes.append(node)
 
@@ -188,8 +211,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     handed_out = {id(g._data) for g in root_grads}
 
     order = topological_order(root_nodes)
-    prev_mode = grad_mode._enabled
-    grad_mode._enabled = create_graph
+    prev_mode, prev_raw = grad_mode._enabled, grad_mode._raw_backward
+    grad_mode._enabled, grad_mode._raw_backward = create_graph, raw
     anomaly = grad_mode._anomaly
     # Backward creates no reference cycles, so the cyclic collector has nothing to
     # find; pausing it avoids repeated scans of the (large) live graph.
@@ -201,17 +224,24 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             if g is None:
                 continue
             if type(node) is not Context:  # a leaf tensor
+                if raw:
+                    g = node._result_type._make(g, None)
                 _arrive_at_leaf(node, g, wanted, accumulate, create_graph, handed_out)
                 continue
             if node._hooks or node._retain is not None or wanted is not None:
-                g = _arrive_at_node(node, g, wanted, create_graph, handed_out)
+                g = _arrive_at_node(node, g, wanted, create_graph, handed_out, raw)
             record = node._output_ref  # a Scalar graph keeps each node's gradient for viz
             if record is not None:
-                record._grad = g._data if record._grad is None else record._grad + g._data
+                value = g if raw else g._data
+                record._grad = value if record._grad is None else record._grad + value
 
-            in_grads = node.fn.backward(node, g)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
+            fn = node.fn
+            if raw and not fn.raw_backward:  # a formula written for Tensors: wrap, unwrap
+                in_grads = _unwrapped(fn.backward(node, node._output_type._make(g, None)))
+            else:
+                in_grads = fn.backward(node, g)
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
             nexts = node.next_functions
             if len(in_grads) != len(nexts):
                 raise _count_error(node, in_grads)
@@ -220,21 +250,20 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 i += 1
                 if nxt is None or ig is None:
                     continue
-                if ig._meta() != meta:
+                if raw:
+                    if (_FLOAT_META if type(ig) is float else (ig.shape, ig.dtype)) != meta:
+                        ig = _check_and_reduce(node, i, node._output_type._make(ig, None))._data
+                elif ig._meta() != meta:
                     ig = _check_and_reduce(node, i, ig)
                 if anomaly:
-                    _check_finite(node, i, ig)
+                    _check_finite(node, i, ig if raw else ig._data)
                 prev = grads.get(nxt)
-                if prev is None:
-                    grads[nxt] = ig
-                elif create_graph:
-                    grads[nxt] = prev + ig  # recorded, for higher derivatives
-                else:
-                    grads[nxt] = ig._make(prev._data + ig._data, None)
+                # raw: plain addition; create_graph: recorded, for higher derivatives
+                grads[nxt] = ig if prev is None else prev + ig
             if not retain_graph:
                 node._release()
     finally:
-        grad_mode._enabled = prev_mode
+        grad_mode._enabled, grad_mode._raw_backward = prev_mode, prev_raw
         if gc_was_enabled:
             gc.enable()
 

@@ -14,6 +14,7 @@ from .dtypes import as_float, promoted
 class Add(Function):
     """y = a + b;  dL/da = dL/dy,  dL/db = dL/dy"""
     backward_rule = "dL/da = dL/dy,  dL/db = dL/dy"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -32,6 +33,7 @@ def _is_bool(x):
 class Sub(Function):
     """y = a - b;  dL/da = dL/dy,  dL/db = -dL/dy"""
     backward_rule = "dL/da = dL/dy,  dL/db = -dL/dy"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -53,6 +55,7 @@ class Sub(Function):
 class Mul(Function):
     """y = a · b;  dL/da = dL/dy · b,  dL/db = dL/dy · a"""
     backward_rule = "dL/da = dL/dy · b,  dL/db = dL/dy · a"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -71,6 +74,7 @@ class Mul(Function):
 class Div(Function):
     """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy · a / b²"""
     backward_rule = "dL/da = dL/dy / b,  dL/db = -dL/dy · a / b²"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -90,6 +94,7 @@ class Div(Function):
 class Neg(Function):
     """y = -x;  dL/dx = -dL/dy"""
     backward_rule = "dL/dx = -dL/dy"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -108,6 +113,7 @@ class Neg(Function):
 class PowScalar(Function):
     """y = x ** p for a constant p;  dL/dx = dL/dy · p · x^(p-1)  (0 when p == 0)"""
     backward_rule = "dL/dx = dL/dy · p·x^(p-1)"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x, exponent):
@@ -189,6 +195,7 @@ class Pow(Function):
 class Exp(Function):
     """y = eˣ;  dL/dx = dL/dy · y"""
     backward_rule = "dL/dx = dL/dy · y"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -205,6 +212,7 @@ class Exp(Function):
 class Log(Function):
     """y = ln x;  dL/dx = dL/dy / x"""
     backward_rule = "dL/dx = dL/dy / x"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -220,6 +228,7 @@ class Log(Function):
 class Sqrt(Function):
     """y = √x;  dL/dx = dL/dy / (2y)"""
     backward_rule = "dL/dx = dL/dy / (2y)"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -236,6 +245,7 @@ class Sqrt(Function):
 class Tanh(Function):
     """y = tanh x;  dL/dx = dL/dy · (1 - y²)"""
     backward_rule = "dL/dx = dL/dy · (1 - y²)"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -253,6 +263,7 @@ class TanhBackward(Function):
     """g = dL/dy · (1 - y²): tanh's backward as one op (one node, one pass over memory,
     where the composite takes three). Differentiable in both inputs, for HVPs."""
     backward_rule = "dL/dgrad = dL/dg · (1 - y²),  dL/dy = -2·y · grad · dL/dg"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, grad, y):
@@ -294,6 +305,7 @@ def _sigmoid(x):
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ);  dL/dx = dL/dy · y · (1 - y)"""
     backward_rule = "dL/dx = dL/dy · y·(1 - y)"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -311,6 +323,7 @@ class SigmoidBackward(Function):
     """g = dL/dy · y·(1 - y): sigmoid's backward as one op (one node instead of three).
     Differentiable in both inputs, for HVPs."""
     backward_rule = "dL/dgrad = dL/dg · y·(1 - y),  dL/dy = dL/dg · grad · (1 - 2y)"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, grad, y):
@@ -329,6 +342,7 @@ class SigmoidBackward(Function):
 class Relu(Function):
     """y = max(x, 0);  dL/dx = dL/dy · [x > 0]   (so relu'(0) = 0)"""
     backward_rule = "dL/dx = dL/dy · [x > 0]"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -345,6 +359,7 @@ class Relu(Function):
 class ReluBackward(Function):
     """g = dL/dy · [y > 0] (relu's backward as one op; its derivative in dL/dy is the same mask)"""
     backward_rule = "dL/dgrad = dL/dy · [y > 0]  (no gradient for y)"
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, grad, y):
