@@ -193,19 +193,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     grads = {}  # node -> gradient of that node's output so far (raw data if raw)
     root_nodes = []
     for r, g in zip(roots, root_grads):
-        node = r.grad_fn if r.grad_fn is not None else r
+        node = _node_of(r)
         if raw:
             g = g._data
         grads[node] = grads[node] + g if node in grads else g
         root_nodes.append(node)
-
     # autograd.grad: capture the gradient arriving at each requested input's node.
-    wanted = None
-    if inputs is not None:
-        wanted = {}
-        for t in inputs:
-            wanted[t.grad_fn if t.grad_fn is not None else t] = None
-
+    wanted = None if inputs is None else dict.fromkeys(_node_of(t) for t in inputs)
     # ids of arrays already visible to the user (root gradients, .grad of earlier nodes
     # in this pass): a .grad must not share memory with them (see _own).
     handed_out = {id(g._data) for g in root_grads}
@@ -267,11 +261,18 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
         if gc_was_enabled:
             gc.enable()
 
-    if wanted is None:
-        return None
+    return None if wanted is None else _requested(inputs, wanted, allow_unused, create_graph)
+
+
+def _node_of(t):
+    return t.grad_fn if t.grad_fn is not None else t
+
+
+def _requested(inputs, wanted, allow_unused, create_graph):
+    """``autograd.grad``'s answer: the gradient captured for each input, in order."""
     result = []
     for t in inputs:
-        g = wanted[t.grad_fn if t.grad_fn is not None else t]
+        g = wanted[_node_of(t)]
         if g is None and not allow_unused:
             raise RuntimeError(
                 "One of the differentiated Tensors appears to not have been used in the "
