@@ -166,6 +166,24 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
     return out.reshape(o, grid[0], grid[1], n).permute(3, 0, 1, 2)
 
 
+def _strided_winograd(op, x, weight, bias, stride, pads, dilation, groups, algorithm,
+                      user_shape):
+    """A 3x3 convolution with stride = dilation as Winograd on every s-th input pixel
+    (see ``nn.winograd.as_stride1``), or None."""
+    if tuple(weight.shape[2:]) != (3, 3) or tuple(stride) != tuple(dilation):
+        return None
+    _check_fits(op, x.shape, (3, 3), dilation, pads, user_shape)
+    grid = S.grid_of(x.shape, (3, 3), stride, pads, dilation)
+    if grid[0] < 1 or grid[1] < 1:
+        return None  # _conv2d raises
+    sub = _winograd.as_stride1(algorithm, x.shape, weight.shape, stride, dilation, groups,
+                               pads, grid)
+    if sub is None:
+        return None
+    (rows, cols), sub_pads = sub
+    return _winograd.conv2d_winograd(x[:, :, rows, cols], weight, bias, sub_pads)
+
+
 def _conv_layout(x_shape, w_shape, stride, grid):
     """Column order for the convolution's im2col.
 
@@ -229,7 +247,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         _check_fits(op, x.shape, (3, 3), dilation, pads, _tensor(input).shape)
         out = _winograd.conv2d_winograd(x, weight, bias, pads)
     else:
-        out = _conv2d(x, weight, bias, stride, pads, dilation, groups, op, _tensor(input).shape)
+        out = _strided_winograd(op, x, weight, bias, stride, pads, dilation, groups, algorithm,
+                                _tensor(input).shape)
+        if out is None:
+            out = _conv2d(x, weight, bias, stride, pads, dilation, groups, op,
+                          _tensor(input).shape)
     return out.squeeze(0) if unbatched else out
 
 

@@ -127,6 +127,44 @@ def choose(algorithm, x_shape, w_shape, stride, dilation, groups, pads=(0, 0, 0,
     return fill >= MIN_FILL and flops >= MIN_FLOPS
 
 
+def _phase(size, s, pad_lo, out):
+    """One axis of a 3x3 convolution with stride = dilation = s, which reads only the padded
+    positions s·q (q = 0 .. out + 1): the input rows among them, as a slice, and the zero
+    rows to put before and after them so that they are a stride-1 convolution's padded input
+    of out + 2 rows. None if none of those positions is an input row."""
+    phase = (-pad_lo) % s                     # the first input row at a multiple of s
+    before = (phase + pad_lo) // s
+    rows = min(-(-(size - phase) // s), out + 2 - before)
+    if rows <= 0:
+        return None
+    return slice(phase, phase + s * (rows - 1) + 1, s), before, out + 2 - before - rows
+
+
+def as_stride1(algorithm, x_shape, w_shape, stride, dilation, groups, pads, grid):
+    """Winograd for a 3x3 convolution whose stride equals its dilation (s > 1 on some axis).
+
+    Its windows read only every s-th padded position, so it is exactly the stride-1,
+    dilation-1 convolution of the subsampled input x[:, :, φh::sh, φw::sw] (padded anew):
+    returns ((row slice, column slice), pads) for that, or None where "auto" would not run
+    Winograd on it (or the algorithm is not "auto", so a forced path stays the plain one).
+    Measured (fwd+bwd, float32, one thread): the benchmark's N32 C32 31x31 O64 stride 2
+    dilation 2 layer 18.2 -> 12.4 ms; subsampling alone, with im2col, only 5%.
+    """
+    algorithm = _DEFAULT[0] if algorithm is None else algorithm
+    if (algorithm != "auto" or groups != 1 or tuple(w_shape[2:]) != (3, 3)
+            or tuple(stride) != tuple(dilation) or tuple(stride) == (1, 1)):
+        return None
+    axes = [_phase(x_shape[2 + a], stride[a], pads[2 * a], grid[a]) for a in (0, 1)]
+    if None in axes:
+        return None
+    (rows, top, bottom), (cols, left, right) = axes
+    sub_pads = (top, bottom, left, right)
+    sub_shape = tuple(x_shape[:2]) + (len(range(x_shape[2])[rows]), len(range(x_shape[3])[cols]))
+    if not choose("auto", sub_shape, w_shape, (1, 1), (1, 1), 1, sub_pads):
+        return None
+    return (rows, cols), sub_pads
+
+
 @contextlib.contextmanager
 def conv_algorithm(algorithm):
     """Within the block, ``conv2d`` uses ``algorithm`` ("auto", "im2col" or "winograd")

@@ -181,3 +181,94 @@ def test_winograd_float32_error_on_a_realistic_layer():
         for got, want in zip(fast[:3], ref[:3]):
             assert got.dtype == A.float32
             assert _rel(got, want) < 1e-4
+
+
+# stride = dilation: Winograd on every s-th input pixel (nn.winograd.as_stride1)
+STRIDED = [
+    ((2, 3, 11, 9), 4, 2, 2),
+    ((1, 2, 9, 10), 3, 2, 1),             # odd padding: the other phase of the input
+    ((2, 3, 13, 12), 2, 3, (2, 1)),
+    ((3, 2, 8, 9), 3, (2, 1), (1, 2)),    # stride = dilation = 1 along the width
+    ((1, 1, 5, 5), 1, 2, 0),
+    ((2, 2, 7, 7), 2, 2, 3),              # windows reaching past the input
+]
+
+
+@pytest.fixture
+def winograd_everywhere(monkeypatch):
+    """'auto' picks Winograd for any size (the thresholds are for speed, not correctness)."""
+    monkeypatch.setattr(W, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(W, "MIN_FILL", 0.0)
+    monkeypatch.setattr(W, "MIN_FLOPS", 0)
+    calls = []
+    real = W.conv2d_winograd
+    monkeypatch.setattr(W, "conv2d_winograd", lambda *a: calls.append(a[0].shape) or real(*a))
+    return calls
+
+
+def _run_strided(x, w, b, stride, padding, algorithm, g):
+    tx, tw = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    tb = Tensor(b, requires_grad=True)
+    out = F.conv2d(tx, tw, tb, stride=stride, padding=padding, dilation=stride,
+                   algorithm=algorithm)
+    out.backward(Tensor(g))
+    return out.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+
+@pytest.mark.parametrize("shape,o,stride,padding", STRIDED)
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-4)])
+def test_stride_equal_dilation_matches_im2col(winograd_everywhere, shape, o, stride, padding,
+                                              dtype, tol):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((o, shape[1], 3, 3)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    ref = F.conv2d(Tensor(x), Tensor(w), stride=stride, padding=padding, dilation=stride,
+                   algorithm="im2col")
+    assert not winograd_everywhere                  # a forced path is the plain one
+    g = rng.standard_normal(ref.shape).astype(dtype)
+    fast = _run_strided(x, w, b, stride, padding, "auto", g)
+    assert len(winograd_everywhere) == 1            # the subsampled input went to Winograd
+    plain = _run_strided(x, w, b, stride, padding, "im2col", g)
+    for got, want in zip(fast, plain):
+        assert got.dtype == dtype and got.shape == want.shape
+        assert _rel(got, want) < tol
+
+
+@pytest.mark.parametrize("shape,o,stride,padding", STRIDED[:3])
+def test_stride_equal_dilation_matches_torch(winograd_everywhere, shape, o, stride, padding):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal(shape), rng.standard_normal((o, shape[1], 3, 3))
+    b = rng.standard_normal(o)
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    tout = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=padding,
+                                      dilation=stride)
+    g = rng.standard_normal(tuple(tout.shape))
+    tout.backward(torch.tensor(g))
+    got = _run_strided(x, w, b, stride, padding, "auto", g)
+    assert winograd_everywhere
+    for a, e in zip(got, (tout.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(),
+                          tb.grad.numpy())):
+        assert _rel(a, e) < 1e-10
+
+
+def test_stride_equal_dilation_non_contiguous_and_fallbacks(winograd_everywhere):
+    rng = np.random.default_rng(8)
+    base = Tensor(rng.standard_normal((9, 3, 10, 2)), requires_grad=True)
+    xv = base.permute(3, 1, 0, 2)                   # (2, 3, 9, 10), not contiguous
+    w = Tensor(rng.standard_normal((4, 3, 3, 3)))
+    out = F.conv2d(xv, w, stride=2, padding=1, dilation=2)
+    out.sum().backward()
+    ref = F.conv2d(Tensor(np.ascontiguousarray(xv.detach().numpy())), w, stride=2, padding=1,
+                   dilation=2, algorithm="im2col")
+    np.testing.assert_allclose(out.detach().numpy(), ref.numpy(), rtol=1e-12, atol=1e-12)
+    assert base.grad.shape == (9, 3, 10, 2) and len(winograd_everywhere) == 1
+    x = Tensor(np.ones((1, 2, 9, 9)))
+    F.conv2d(x, Tensor(np.ones((2, 2, 3, 3))), stride=2, dilation=3)    # stride != dilation
+    F.conv2d(x, Tensor(np.ones((2, 2, 5, 5))), stride=2, dilation=2)    # not 3x3
+    F.conv2d(x, Tensor(np.ones((2, 1, 3, 3))), stride=2, dilation=2, groups=2)
+    assert len(winograd_everywhere) == 1
+    with pytest.raises(RuntimeError, match="conv2d"):                   # does not fit
+        F.conv2d(Tensor(np.ones((1, 2, 3, 3))), Tensor(np.ones((2, 2, 3, 3))), stride=2,
+                 dilation=2)
