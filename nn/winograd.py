@@ -45,7 +45,8 @@ error of F(2x2, 3x3) or im2col; float64 to ~1e-14.
 
 ``conv2d`` picks this path automatically (see ``choose``) for 3x3, stride 1, dilation 1,
 ungrouped convolutions with at least ``MIN_CHANNELS`` input and output channels whose
-output fills the 4x4 tiles well; ``conv_algorithm("winograd")`` /
+output fills the 4x4 tiles well, and for 3x3 layers whose stride equals their dilation
+on the every-s-th-pixel input they read (``as_stride1``); ``conv_algorithm("winograd")`` /
 ``conv_algorithm("im2col")`` (or ``conv2d(..., algorithm=...)``) force either path.
 
 Measured (conv2d fwd+bwd, float32, one thread, CPU time, best of 5, vs the im2col path):
