@@ -177,7 +177,7 @@ def _strided_winograd(op, x, weight, bias, stride, pads, dilation, groups, algor
     if grid[0] < 1 or grid[1] < 1:
         return None  # _conv2d raises
     sub = _winograd.as_stride1(algorithm, x.shape, weight.shape, stride, dilation, groups,
-                               pads, grid)
+                               pads, grid, x.dtype)
     if sub is None:
         return None
     (rows, cols), sub_pads = sub
@@ -243,7 +243,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     x, unbatched, weight, bias, stride, dilation = _conv_inputs(
         op, input, weight, bias, groups, stride, dilation, 2)
     pads = _conv_padding(padding, weight.shape[2:], dilation, stride, op)
-    if _winograd.choose(algorithm, x.shape, weight.shape, stride, dilation, groups, pads):
+    if _winograd.choose(algorithm, x.shape, weight.shape, stride, dilation, groups, pads,
+                        x.dtype):
         _check_fits(op, x.shape, (3, 3), dilation, pads, _tensor(input).shape)
         out = _winograd.conv2d_winograd(x, weight, bias, pads)
     else:

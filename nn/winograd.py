@@ -104,10 +104,12 @@ def applicable(x_shape, w_shape, stride, dilation, groups):
             and tuple(dilation) == (1, 1) and groups == 1)
 
 
-def choose(algorithm, x_shape, w_shape, stride, dilation, groups, pads=(0, 0, 0, 0)):
+def choose(algorithm, x_shape, w_shape, stride, dilation, groups, pads=(0, 0, 0, 0),
+           dtype=np.float32):
     """True to run Winograd: ``algorithm`` (None = the current default) is "winograd", or
     "auto" and the convolution is applicable, with enough channels and work, and an output
-    that fills its 4x4 tiles well enough to win."""
+    that fills its 4x4 tiles well enough to win, in float32 or float64 (in float16 the
+    transforms' error, ~5x the direct method's, is too large: im2col)."""
     algorithm = _DEFAULT[0] if algorithm is None else algorithm
     if algorithm not in ALGORITHMS:
         raise ValueError(f"conv2d: algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -118,7 +120,8 @@ def choose(algorithm, x_shape, w_shape, stride, dilation, groups, pads=(0, 0, 0,
                              f"dilation 1 and groups=1; got weight {tuple(w_shape)}, stride "
                              f"{tuple(stride)}, dilation {tuple(dilation)}, groups={groups}")
         return True
-    if algorithm != "auto" or not ok or min(x_shape[1], w_shape[0]) < MIN_CHANNELS:
+    if (algorithm != "auto" or not ok or min(x_shape[1], w_shape[0]) < MIN_CHANNELS
+            or np.dtype(dtype) not in (np.float32, np.float64)):
         return False
     oh, ow = x_shape[2] + pads[0] + pads[1] - 2, x_shape[3] + pads[2] + pads[3] - 2
     if oh < 1 or ow < 1:
@@ -141,7 +144,7 @@ def _phase(size, s, pad_lo, out):
     return slice(phase, phase + s * (rows - 1) + 1, s), before, out + 2 - before - rows
 
 
-def as_stride1(algorithm, x_shape, w_shape, stride, dilation, groups, pads, grid):
+def as_stride1(algorithm, x_shape, w_shape, stride, dilation, groups, pads, grid, dtype):
     """Winograd for a 3x3 convolution whose stride equals its dilation (s > 1 on some axis).
 
     Its windows read only every s-th padded position, so it is exactly the stride-1,
@@ -161,7 +164,7 @@ def as_stride1(algorithm, x_shape, w_shape, stride, dilation, groups, pads, grid
     (rows, top, bottom), (cols, left, right) = axes
     sub_pads = (top, bottom, left, right)
     sub_shape = tuple(x_shape[:2]) + (len(range(x_shape[2])[rows]), len(range(x_shape[3])[cols]))
-    if not choose("auto", sub_shape, w_shape, (1, 1), (1, 1), 1, sub_pads):
+    if not choose("auto", sub_shape, w_shape, (1, 1), (1, 1), 1, sub_pads, dtype):
         return None
     return (rows, cols), sub_pads
 

@@ -89,6 +89,8 @@ def test_automatic_choice_and_forcing():
     assert not W.choose("auto", *big, (1, 1), (1, 1), 1)      # 6x6 output: 56% of 8x8 tiles
     assert not W.choose("auto", (8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), 1, p1)  # 77%
     assert not W.choose("im2col", *big, (1, 1), (1, 1), 1, p1)
+    assert W.choose("auto", *big, (1, 1), (1, 1), 1, p1, np.float64)
+    assert not W.choose("auto", *big, (1, 1), (1, 1), 1, p1, np.float16)  # too inexact
     assert W.choose("winograd", (2, 1, 8, 8), (8, 1, 3, 3), (1, 1), (1, 1), 1)
     with F.conv_algorithm("im2col"):
         assert not W.choose(None, *big, (1, 1), (1, 1), 1, p1)
