@@ -1,4 +1,5 @@
-"""Module and Parameter (like ``torch.nn.Module``; the containers are in ``containers.py``).
+"""Module (like ``torch.nn.Module``; Parameter is in ``parameter.py``, loading a state
+dict in ``module_state.py``, the containers in ``containers.py``).
 
 A ``Module`` keeps three ordered registries, filled by plain attribute assignment::
 
@@ -17,49 +18,19 @@ every graph node created inside records it as ``ctx.module``. A module called on
 and its descendants are named relative to it.
 """
 import itertools
-from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+from collections import OrderedDict
 
 import numpy as np
 
-from autograd import Tensor, is_grad_enabled, no_grad
+from autograd import Tensor, is_grad_enabled
 from autograd import function as _function
-from autograd.saved import prepare_write
+
+from . import module_state as _module_state
+from .module_state import _copy_into  # noqa: F401  (re-exported: optimizers, tests)
+from .parameter import Parameter, _rebuild_parameter  # noqa: F401  (re-exported)
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
            "ParameterDict"]
-
-
-class Parameter(Tensor):
-    """A Tensor that is a module's learnable weight: assigning one to a module attribute
-    registers it, and ``requires_grad`` defaults to True. The results of ops on a
-    Parameter (and ``detach()``) are plain Tensors."""
-
-    __slots__ = ()
-
-    def __init__(self, data=None, requires_grad=True):
-        if data is None:
-            data = np.empty((0,), dtype=np.float32)
-        # Share the array of a Tensor or ndarray, like torch.nn.Parameter shares storage.
-        super().__init__(data._data if isinstance(data, Tensor) else data,
-                         requires_grad=requires_grad)
-
-    @classmethod
-    def _make(cls, data, grad_fn):
-        return Tensor._make(data, grad_fn)
-
-    def __repr__(self):
-        return "Parameter containing:\n" + super().__repr__()
-
-    def __reduce_ex__(self, protocol):
-        # copy.deepcopy / pickle: a fresh Parameter with copied data and grad.
-        return (_rebuild_parameter, (self._data, self._requires_grad, self.grad))
-
-
-def _rebuild_parameter(data, requires_grad, grad):
-    p = Parameter(data, requires_grad=requires_grad)
-    p.grad = grad
-    return p
 
 
 # ---------------------------------------------------------------------------- naming
@@ -90,7 +61,6 @@ class _RemovableHandle:
         self.remove()
 
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 def _addindent(s, num_spaces):
@@ -552,49 +522,7 @@ class Module:
         and buffers, in place. With ``strict`` (the default) missing and unexpected keys are
         errors; a shape mismatch is always an error. Returns ``(missing_keys,
         unexpected_keys)``."""
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, errors = [], []
-        expected = set()
-        for module_prefix, m in self.named_modules():
-            p = module_prefix + "." if module_prefix else ""
-            locals_ = [(n, t) for n, t in m._parameters.items() if t is not None]
-            locals_ += [(n, t) for n, t in m._buffers.items()
-                        if t is not None and n not in m._non_persistent_buffers_set]
-            for name, target in locals_:
-                key = p + name
-                expected.add(key)
-                if key not in state_dict:
-                    missing.append(key)
-                    continue
-                value = state_dict[key]
-                arr = value._data if isinstance(value, Tensor) else np.asarray(value)
-                if not isinstance(arr, np.ndarray):
-                    arr = np.asarray(arr)
-                if arr.dtype.kind not in "biuf":  # strings, objects, ...: no number to copy
-                    what = (f"an array of dtype {arr.dtype}" if isinstance(value, np.ndarray)
-                            else f"{type(value).__name__} {value!r:.40}")
-                    errors.append(f'While copying the parameter named "{key}", expected a '
-                                  f'numeric array or Tensor from checkpoint but received {what}.')
-                    continue
-                if arr.shape != target._data.shape:
-                    errors.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{arr.shape} from checkpoint, the shape in current model is "
-                                  f"{target._data.shape}.")
-                    continue
-                _copy_into(target, arr)
-        unexpected = [k for k in state_dict if k not in expected]
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
-                               + "\n\t".join(errors))
-        return _IncompatibleKeys(missing, unexpected)
+        return _module_state.load_state_dict(self, state_dict, strict)
 
     # ------------------------------------------------------------------ printing
     def _get_name(self):
@@ -632,20 +560,6 @@ def _check_device(device):
     if kind.split(":")[0] != "cpu":
         raise RuntimeError(f"ndgrad runs on the CPU only: device {str(device)!r} is not "
                            f"available (use 'cpu')")
-
-
-def _copy_into(target, arr):
-    """Write ``arr`` into ``target`` in place (cast to its dtype), as PyTorch does: a live
-    graph that saved the old values becomes stale (its backward raises). Memory that is
-    read-only for another reason (a file mapped read-only) is replaced by a fresh array."""
-    with no_grad():
-        try:
-            prepare_write(target._data, "load_state_dict")
-        except RuntimeError:
-            target._data = arr.astype(target._data.dtype, copy=True)
-        else:
-            np.copyto(target._data, arr, casting="unsafe")
-        target._version += 1
 
 
 # The containers (Sequential, ModuleList, ...) live in containers.py; re-exported here.
