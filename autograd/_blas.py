@@ -83,6 +83,13 @@ def set_threads(n):
         ctl.set_num_threads(n)
 
 
+def current_threads():
+    """The BLAS thread count in force now (``threadpool_limits`` included); without
+    threadpoolctl, ``max_threads()``."""
+    ctl = _STATE["ctl"] if "ctl" in _STATE else _controller()
+    return ctl.get_num_threads() if ctl is not None else max_threads()
+
+
 _CLASSES = {}   # log2(flops) -> state list (see matmul)
 
 
@@ -103,36 +110,46 @@ def matmul(a, b, out=None):
     flops = _flops(a, b)
     if flops < SMALL_GEMM_FLOPS:
         return _timed(a, b, out, 1, many)[0]
-    key = int(math.log2(flops))
-    st = _CLASSES.get(key)
-    if st is None:  # [avg 1 thread, avg N threads, next try at, wait, tries left, best of try]
-        st = _CLASSES[key] = [None, None, 0.0, _EXPLORE_MIN, 0, None]
-    if st[0] is None or st[1] is None:   # measure each setting once
-        arm = 0 if st[0] is None else 1
-    else:
-        arm = 0 if st[0] <= st[1] else 1
-        if st[4] == 0 and time.perf_counter() >= st[2]:  # time to try the other one again
-            st[4], st[5] = _TRY_CALLS, None
-        if st[4]:
-            arm = 1 - arm
+    st, arm = choose(_CLASSES, int(math.log2(flops)))
     result, dt = _timed(a, b, out, 1 if arm == 0 else many, many)
+    record(st, arm, dt)
+    return result
+
+
+def choose(classes, key):
+    """The adaptive thread policy, shared with ``autograd._parallel``: which setting to run
+    this call of size class ``key`` on, 0 (one thread) or 1 (all threads), and the class's
+    state, to pass to ``record`` with the call's time. ``classes``: the caller's dict of
+    size classes (each user keeps its own)."""
+    st = classes.get(key)
+    if st is None:  # [avg 1 thread, avg N threads, next try at, wait, tries left, best of try]
+        st = classes[key] = [None, None, 0.0, _EXPLORE_MIN, 0, None]
+    if st[0] is None or st[1] is None:   # measure each setting once
+        return st, 0 if st[0] is None else 1
+    arm = 0 if st[0] <= st[1] else 1
+    if st[4] == 0 and time.perf_counter() >= st[2]:  # time to try the other one again
+        st[4], st[5] = _TRY_CALLS, None
+    return st, (1 - arm if st[4] else arm)
+
+
+def record(st, arm, dt):
+    """Account a call of ``dt`` seconds on setting ``arm`` (see ``choose``)."""
     if st[4]:  # a try: its best call (the first may pay for waking the threads) replaces
         st[5] = dt if st[5] is None else min(st[5], dt)  # the stale figure
         st[4] -= 1
         if st[4]:
-            return result
+            return
         st[arm] = st[5]
         st[3] = min(2 * st[3], _EXPLORE_MAX) if st[arm] > st[1 - arm] else _EXPLORE_MIN
     else:
         old = st[arm]
         st[arm] = dt if old is None else 0.7 * old + 0.3 * dt
         if st[2] != 0.0:
-            return result
+            return
     # next try: after the wait, and never sooner than 50x the slower setting's time
     # (so that tries cost at most ~2% however bad the other setting is)
     slower = max(v for v in st[:2] if v is not None)
     st[2] = time.perf_counter() + max(st[3], _TRY_COST_FACTOR * slower * _TRY_CALLS)
-    return result
 
 
 def _timed(a, b, out, threads, many):

@@ -67,7 +67,9 @@ import contextlib
 
 import numpy as np
 
+from autograd import _parallel as _par
 from autograd import ops as O
+from autograd.function import Function
 from autograd.tensor import Tensor, matmul
 
 _BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
@@ -169,6 +171,42 @@ def as_stride1(algorithm, x_shape, w_shape, stride, dilation, groups, pads, grid
     return (rows, cols), sub_pads
 
 
+class TilesToImage(Function):
+    """out[n, o, 4·i + a, 4·j + b] = y[a, b, o, n, i, j]: the 4x4 output tiles, y
+    (16, O·N·th·tw), as an (N, O, 4·th, 4·tw) image. One transposing copy, in slabs on
+    all cores (``autograd._parallel``). Its adjoint is the inverse copy:
+    dL/dy[a, b, o, n, i, j] = dL/dout[n, o, 4·i + a, 4·j + b] (``ImageToTiles``)."""
+    backward_rule = "dL/dy = ImageToTiles(dL/dout)"
+
+    @staticmethod
+    def forward(ctx, y, n, o, th, tw):
+        out = np.empty((n, o, TILE * th, TILE * tw), y.dtype)
+        src = y.reshape(TILE, TILE, o, n, th, tw).transpose(3, 2, 4, 0, 5, 1)
+        _par.copy_to(out.reshape(n, o, th, TILE, tw, TILE), src, "winograd_tiles")
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ImageToTiles.apply(grad, **ctx.attrs)
+
+
+class ImageToTiles(Function):
+    """y[a, b, o, n, i, j] = img[n, o, 4·i + a, 4·j + b], as (16, O·N·th·tw): the adjoint
+    (and inverse) of ``TilesToImage``."""
+    backward_rule = "dL/dimg = TilesToImage(dL/dy)"
+
+    @staticmethod
+    def forward(ctx, img, n, o, th, tw):
+        y = np.empty((TILE, TILE, o, n, th, tw), img.dtype)
+        src = img.reshape(n, o, th, TILE, tw, TILE).transpose(3, 5, 1, 0, 2, 4)
+        _par.copy_to(y, src, "winograd_tiles")
+        return y.reshape(TILE * TILE, o * n * th * tw)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return TilesToImage.apply(grad, **ctx.attrs)
+
+
 @contextlib.contextmanager
 def conv_algorithm(algorithm):
     """Within the block, ``conv2d`` uses ``algorithm`` ("auto", "im2col" or "winograd")
@@ -202,8 +240,7 @@ def conv2d_winograd(x, weight, bias, pads):
     m = matmul(u.reshape(a_ * a_, o, c), v)                     # 36 GEMMs (O, C) @ (C, T)
     y = matmul(_const("A", x.dtype), m.reshape(a_ * a_, o * tiles))  # (4·4, O·T) out tiles
     # out[n, o, 4·i + a, 4·j + b] = y[a, b, o, n, i, j]
-    out = y.reshape(m_, m_, o, n, th, tw).permute(3, 2, 4, 0, 5, 1).reshape(
-        n, o, m_ * th, m_ * tw)
+    out = TilesToImage.apply(y, n=n, o=o, th=th, tw=tw)
     if (m_ * th, m_ * tw) != (oh, ow):
         out = out[:, :, :oh, :ow]
     if bias is not None:

@@ -57,6 +57,7 @@ copy that the next op would undo.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import _parallel as _par
 from ..function import Function
 
 # cols axis orders, as permutations of the canonical (n, c, i, j, oh, ow)
@@ -124,17 +125,20 @@ def _pad(x, padding, value=0.0, order=None, force=False):
         return x
     n, c, h, w = x.shape
     order = _memory_order(x) if order is None else order
-    xp = _alloc((n, c, h + t + b, w + l + r), order, x.dtype, value if padded else None)
-    xp[:, :, t:t + h, l:l + w] = x
+    xp = _alloc((n, c, h + t + b, w + l + r), order, x.dtype)
+    axis = _par.split_axis(xp)
+
+    def slab(sl):  # the border strips get ``value``, the inside a copy of x
+        i = _par.index(axis, sl)
+        dst = xp[i]
+        if padded:
+            dst[:, :, :t] = value
+            dst[:, :, t + h:] = value
+            dst[:, :, t:t + h, :l] = value
+            dst[:, :, t:t + h, l + w:] = value
+        dst[:, :, t:t + h, l:l + w] = x[i]
+    _par.run(slab, xp.shape[axis], xp.nbytes + x.nbytes, "pad")
     return xp
-
-
-def _crop(xp, padding, hw):
-    """The unpadded part of xp, keeping xp's memory order (no copy if nothing is cropped)."""
-    t, b, l, r = padding
-    if not (t or b or l or r):
-        return xp
-    return np.copy(xp[:, :, t:t + hw[0], l:l + hw[1]], order="K")
 
 
 def windows(xp, kernel, stride, dilation, grid):
@@ -162,19 +166,22 @@ def _covers(size, k, s, d, o):
     return d == 1 and s <= k and s * (o - 1) + k == size
 
 
-def _scatter_axis(write, axis, size, k, s, d, o, like):
+def _scatter_axis(write, axis, size, k, s, d, o, like, out=None):
     """The sum over kernel offsets i of block i placed at offset slice i along ``axis``
     (the result is ``like``'s shape with ``size`` along ``axis``, and its memory order).
 
     ``write(i, dest, add)`` puts block i into ``dest`` (a strided view of the result),
     adding to it when ``add``. One strided write or add per offset; when the offsets'
     slices are disjoint the blocks are simply written, and the result needs no zeroing
-    when they also cover it."""
+    when they also cover it. ``out``: the result's array, if the caller has one."""
     full = list(like.shape)
     full[axis] = size
     disjoint = _non_overlapping(k, s, d)
     covered = disjoint and _covers(size, k, s, d, o)
-    out = _alloc(full, _memory_order(like), like.dtype, None if covered else 0)
+    if out is None:
+        out = _alloc(full, _memory_order(like), like.dtype, None if covered else 0)
+    elif not covered:
+        out[...] = 0
     index = [slice(None)] * len(full)
     for i in range(k):
         index[axis] = _offset(i, k, s, d, o)
@@ -194,11 +201,11 @@ def _copy_block(block, scale=None):
     return write
 
 
-def _masked_block(g, idx, k):
-    """write(i, dest, add): g where offset i won (per ``idx``), 0 elsewhere."""
+def _masked_block(g, idx, k, finite):
+    """write(i, dest, add): g where offset i won (per ``idx``), 0 elsewhere. ``finite``:
+    g has no inf or nan (the caller decides once for the whole array, so that slabs agree)."""
     # g·mask is exact for finite g (and branch-free, unlike np.where: ~10x faster), but
-    # would turn inf into nan where the mask is 0. (A finite sum means finite elements.)
-    finite = bool(np.isfinite(np.sum(g)))
+    # would turn inf into nan where the mask is 0.
 
     def write(i, dest, add):
         mask = _pick(idx, i, k)
@@ -235,7 +242,9 @@ class Unfold(Function):
         _check_geometry("unfold", x.shape, kernel, stride, padding, dilation, grid)
         xp = _pad(x, padding, order=_BUFFER_ORDER[layout], force=layout == "ckl")
         win = windows(xp, kernel, stride, dilation, grid).transpose(_LAYOUTS[layout])
-        return np.ascontiguousarray(win)
+        cols = np.empty(win.shape, win.dtype)
+        _par.copy_to(cols, win, "unfold")
+        return cols
 
     @staticmethod
     def backward(ctx, grad):
@@ -280,17 +289,32 @@ class Fold(Function):
         dh, dw = dilation
         disjoint = _non_overlapping(kh, sh, dh) and _non_overlapping(kw, sw, dw)
         covered = _covers(hp, kh, sh, dh, oh) and _covers(wp, kw, sw, dw, ow)
-        xp = _alloc((n, c, hp, wp), _BUFFER_ORDER[layout], cols.dtype,
-                    None if disjoint and covered else 0)  # an NCHW view
-        for i in range(kh):
-            rows = _offset(i, kh, sh, dh, oh)
-            for j in range(kw):
-                block = xp[:, :, rows, _offset(j, kw, sw, dw, ow)]
-                if disjoint:
-                    block[...] = canon[:, :, i, j]
-                else:
-                    block += canon[:, :, i, j]
-        return _crop(xp, padding, (h, w))
+        order = _BUFFER_ORDER[layout]
+        x = _alloc(shape, order, cols.dtype)  # an NCHW view
+        axis = order[0]    # N or C, whichever is outermost in memory: slabs of it
+
+        padded, zero = bool(t or b or l or r), not (disjoint and covered)
+
+        def slab(sl):
+            c6 = canon[_par.index(axis, sl)]
+            if padded:   # a padded buffer for the slab, whose inside is copied out below
+                xp = _alloc(c6.shape[:2] + (hp, wp), order, cols.dtype, 0 if zero else None)
+            else:
+                xp = x[_par.index(axis, sl)]
+                if zero:
+                    xp[...] = 0
+            for i in range(kh):
+                rows = _offset(i, kh, sh, dh, oh)
+                for j in range(kw):
+                    block = xp[:, :, rows, _offset(j, kw, sw, dw, ow)]
+                    if disjoint:
+                        block[...] = c6[:, :, i, j]
+                    else:
+                        block += c6[:, :, i, j]
+            if padded:
+                x[_par.index(axis, sl)] = xp[:, :, t:t + h, l:l + w]
+        _par.run(slab, shape[axis], cols.nbytes + 2 * x.nbytes, "fold")
+        return x
 
     @staticmethod
     def backward(ctx, grad):
@@ -314,36 +338,70 @@ class Argmax:
         return "<argmax>"
 
 
-def _first_max(slices, nan_aware=False):
+def _first_max(slices, nan_aware=False, out=None, idx_out=None):
     """Elementwise max over a list of equally shaped arrays and the index of the first
     maximum (a bool array for two offsets, else uint8). With ``nan_aware`` a NaN wins
     and keeps winning, as in PyTorch. Branch-free: np.maximum for the values and
-    arithmetic for the index (selects like np.where/copyto(where=) are ~20x slower)."""
+    arithmetic for the index (selects like np.where/copyto(where=) are ~20x slower).
+    ``out``/``idx_out``: arrays to write the max / the index into (else new ones)."""
     if len(slices) == 1:
-        return slices[0], None
+        if out is None:
+            return slices[0], None
+        out[...] = slices[0]
+        return out, None
     best, idx = slices[0], None
     for k, s in enumerate(slices[1:], 1):
-        take = np.greater(s, best)
+        take = np.greater(s, best, out=idx_out if len(slices) == 2 else None)
         if nan_aware:
             take |= np.isnan(s)
-        best = np.maximum(best, s)
+        best = np.maximum(best, s, out=out)
         if len(slices) == 2:
             return best, take
         if idx is None:
-            idx = take.astype(np.uint8)
+            if idx_out is None:
+                idx = take.astype(np.uint8)
+            else:
+                idx = idx_out
+                idx[...] = take
         else:  # idx = k where take, else unchanged (idx < k)
             idx += take.view(np.uint8) * (np.uint8(k) - idx)
     return best, idx
 
 
-def _max_stages(xp, kernel, stride, dilation, grid, nan_aware):
+def _max_stages(xp, kernel, stride, dilation, grid, nan_aware, out=(None, None, None)):
     """Window max as a max over kernel columns, then over kernel rows (each keeping the
-    first maximum: together the first one in row-major window order)."""
+    first maximum: together the first one in row-major window order). ``out``: arrays
+    for (max, column index, row index) to write into (else new ones)."""
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
     cm, cidx = _first_max([xp[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)],
-                          nan_aware)
+                          nan_aware, idx_out=out[1])
     out, ridx = _first_max([cm[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)],
-                           nan_aware)
+                           nan_aware, out=out[0], idx_out=out[2])
+    return out, cidx, ridx
+
+
+def _index_array(shape, order, k):
+    """An uninitialised array for ``_first_max``'s index over k offsets (None for one)."""
+    return None if k == 1 else _alloc(shape, order, bool if k == 2 else np.uint8)
+
+
+def _max_pool(xp, kernel, stride, dilation, grid):
+    """(max, column index, row index) of every window, computed in slabs of the batch
+    or channels (``autograd._parallel``), each exactly as the whole would be."""
+    n, c, hp, _ = xp.shape
+    order = _memory_order(xp)
+    out = _alloc((n, c) + tuple(grid), order, xp.dtype)
+    cidx = _index_array((n, c, hp, grid[1]), order, kernel[1])
+    ridx = _index_array((n, c) + tuple(grid), order, kernel[0])
+    axis = _par.split_axis(xp)
+
+    def slab(sl):
+        i = _par.index(axis, sl)
+        dest = tuple(None if a is None else a[i] for a in (out, cidx, ridx))
+        _max_stages(xp[i], kernel, stride, dilation, grid, False, dest)
+        if np.isnan(np.sum(dest[0])):  # NaN in the input: redo, letting NaN win (rare)
+            _max_stages(xp[i], kernel, stride, dilation, grid, True, dest)
+    _par.run(slab, xp.shape[axis], xp.nbytes + 2 * out.nbytes, "max_pool2d")
     return out, cidx, ridx
 
 
@@ -372,11 +430,7 @@ class MaxPool2d(Function):
     def forward(ctx, x, kernel, stride, padding, dilation, grid, argmax=None):
         _check_geometry("max_pool2d", x.shape, kernel, stride, padding, dilation, grid)
         xp = _pad(x, padding, value=-np.inf)
-        out, cidx, ridx = _max_stages(xp, kernel, stride, dilation, grid, nan_aware=False)
-        if np.isnan(np.sum(out)):  # NaN in the input: redo, letting NaN win (rare)
-            out, cidx, ridx = _max_stages(xp, kernel, stride, dilation, grid, nan_aware=True)
-        if kernel == (1, 1):
-            out = np.copy(out, order="K")  # not a view of the input
+        out, cidx, ridx = _max_pool(xp, kernel, stride, dilation, grid)
         if argmax is None:
             argmax = Argmax()
         argmax.cols, argmax.rows = cidx, ridx
@@ -406,11 +460,30 @@ def _in_layout_of(g, ref):
     return out
 
 
-def _route(g, idx, axis, size, kernel, stride, dilation, grid):
+def _route(g, idx, axis, size, kernel, stride, dilation, grid, finite, out=None):
     """Send g back along one axis to the winning kernel offset of each window."""
     a = axis - 2
-    write = _copy_block(g) if idx is None else _masked_block(g, idx, kernel[a])
-    return _scatter_axis(write, axis, size, kernel[a], stride[a], dilation[a], grid[a], g)
+    write = _copy_block(g) if idx is None else _masked_block(g, idx, kernel[a], finite)
+    return _scatter_axis(write, axis, size, kernel[a], stride[a], dilation[a], grid[a], g, out)
+
+
+def _pool_scatter(g, input_hw, padding, order, scatter, name):
+    """dx (N, C, H, W) laid out in ``order``, in slabs of the batch or channels
+    (``autograd._parallel``): ``scatter(g slab, index, out)`` returns the slab's padded
+    dx, written into ``out`` (the slab of dx, or None when there is padding to crop)."""
+    t, b, l, r = padding
+    h, w = input_hw
+    dx = _alloc(tuple(g.shape[:2]) + (h, w), order, g.dtype)
+    axis = _par.split_axis(dx)
+    padded = bool(t or b or l or r)
+
+    def slab(sl):
+        i = _par.index(axis, sl)
+        gx = scatter(g[i], i, None if padded else dx[i])
+        if padded:
+            dx[i] = gx[:, :, t:t + h, l:l + w]
+    _par.run(slab, dx.shape[axis], g.nbytes + 2 * dx.nbytes, name)
+    return dx
 
 
 class MaxPoolScatter(Function):
@@ -425,10 +498,18 @@ class MaxPoolScatter(Function):
     def forward(ctx, g, argmax, input_hw, kernel, stride, padding, dilation, grid):
         t, b, l, r = padding
         h, w = input_hw
-        g = _in_layout_of(g, argmax.rows if argmax.rows is not None else argmax.cols)
-        gr = _route(g, argmax.rows, 2, h + t + b, kernel, stride, dilation, grid)
-        gx = _route(gr, argmax.cols, 3, w + l + r, kernel, stride, dilation, grid)
-        return _crop(gx, padding, input_hw)
+        rows, cols = argmax.rows, argmax.cols
+        ref = rows if rows is not None else cols
+        order = _memory_order(ref if ref is not None and ref.ndim == g.ndim else g)
+        finite = bool(np.isfinite(np.sum(g)))  # (a finite sum means finite elements)
+
+        def scatter(gs, i, out):
+            gs = _in_layout_of(gs, None if ref is None else ref[i])
+            gr = _route(gs, None if rows is None else rows[i], 2, h + t + b, kernel, stride,
+                        dilation, grid, finite)
+            return _route(gr, None if cols is None else cols[i], 3, w + l + r, kernel, stride,
+                          dilation, grid, finite, out)
+        return _pool_scatter(g, input_hw, padding, order, scatter, "max_pool2d_backward")
 
     @staticmethod
     def backward(ctx, grad):
@@ -500,10 +581,17 @@ class AvgPool2d(Function):
         _check_geometry("avg_pool2d", x.shape, kernel, stride, padding, dilation, grid)
         (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
         xp = _pad(x, padding)
-        xr = xp
-        cs = _sum([xr[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)])
-        out = _sum([cs[:, :, _offset(i, kh, sh, dh, oh)] for i in range(kh)])
-        out *= np.asarray(scale, dtype=out.dtype)
+        dtype = xp.dtype if xp.dtype.kind == "f" else np.float64
+        out = _alloc(xp.shape[:2] + (oh, ow), _memory_order(xp), dtype)
+        axis = _par.split_axis(xp)
+
+        def slab(sl):  # a separable window sum of a slab of the batch or channels
+            i = _par.index(axis, sl)
+            xs, o = xp[i], out[i]
+            cs = _sum([xs[:, :, :, _offset(j, kw, sw, dw, ow)] for j in range(kw)])
+            _sum([cs[:, :, _offset(k, kh, sh, dh, oh)] for k in range(kh)], o)
+            o *= np.asarray(scale, dtype=dtype)
+        _par.run(slab, xp.shape[axis], xp.nbytes + out.nbytes, "avg_pool2d")
         return out
 
     @staticmethod
@@ -512,10 +600,13 @@ class AvgPool2d(Function):
                                     **_pool_attrs(ctx.attrs), scale=ctx.attrs["scale"])
 
 
-def _sum(slices):
-    out = np.array(slices[0])
-    if out.dtype.kind != "f":
-        out = out.astype(np.float64)
+def _sum(slices, out=None):
+    if out is None:
+        out = np.array(slices[0])
+        if out.dtype.kind != "f":
+            out = out.astype(np.float64)
+    else:
+        out[...] = slices[0]
     for s in slices[1:]:
         out += s
     return out
@@ -533,10 +624,13 @@ class AvgPoolScatter(Function):
         t, b, l, r = padding
         h, w = input_hw
         (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, grid
-        gr = _scatter_axis(_copy_block(g, np.asarray(scale, dtype=g.dtype)), 2, h + t + b,
-                           kh, sh, dh, oh, g)
-        gx = _scatter_axis(_copy_block(gr), 3, w + l + r, kw, sw, dw, ow, gr)
-        return _crop(gx, padding, input_hw)
+        sc = np.asarray(scale, dtype=g.dtype)
+
+        def scatter(gs, i, out):
+            gr = _scatter_axis(_copy_block(gs, sc), 2, h + t + b, kh, sh, dh, oh, gs)
+            return _scatter_axis(_copy_block(gr), 3, w + l + r, kw, sw, dw, ow, gr, out)
+        return _pool_scatter(g, input_hw, padding, _memory_order(g), scatter,
+                             "avg_pool2d_backward")
 
     @staticmethod
     def backward(ctx, grad):
