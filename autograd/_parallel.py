@@ -117,6 +117,16 @@ def run(fn, n, nbytes, name):
     _blas.record(st, arm, time.perf_counter() - t0)
 
 
+def run_split(fn, n, parts):
+    """``fn`` over ``parts`` slabs of range(n) on the pool, without the size and timing
+    checks of ``run`` (for a caller that has made its own choice: ``_blas.matmul``)."""
+    parts = min(parts, n)
+    if parts <= 1 or getattr(_LOCAL, "inside", False):
+        fn(slice(0, n))
+    else:
+        _threaded(fn, n, parts)
+
+
 @contextlib.contextmanager
 def forced(parts):
     """Within the block every ``run`` uses ``parts`` slabs (1: the calling thread only),
