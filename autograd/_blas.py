@@ -15,6 +15,9 @@ and tries the other one again after 0.05 s (doubling the wait up to 1 s while it
 slower, and never sooner than 50x the slower setting's time, so tries cost <= ~2%), so
 it follows the machine's load as it changes within about a second. A try is 3 calls and
 counts the best (the first call on sleeping threads pays for waking them).
+"All threads" runs the product in slabs on ``autograd._parallel``'s pool, OpenBLAS set to
+one thread (``_split_matmul``: as fast as OpenBLAS's threads, which would spin after the
+call and hold the other core from the threaded copies and pooling that follow).
 The thread count is switched with one C call (< 1 µs) through threadpoolctl and put
 back afterwards (to the count in force at the call, so ``threadpool_limits`` still rules). With one BLAS thread configured (``OPENBLAS_NUM_THREADS=1``) or without
 threadpoolctl it is plain ``np.matmul``.

@@ -16,8 +16,24 @@ adaptive choice as for BLAS's threads (``autograd._blas.choose``/``record``): pe
 and size class (powers of two of the bytes touched), the faster setting lately, the
 other one re-tried now and then, so a second core held by another process never makes
 ndgrad slower than one thread for long. Work under ``MIN_BYTES`` always runs on the
-calling thread (handing a slab to a pool thread and waiting for it costs ~30-60 µs).
+calling thread (handing a slab to a pool thread and waiting for it costs 20-80 µs;
+copies of 0.5-2 MB ran 1.05-1.35x slower in two slabs, from ~4 MB they gain).
 Inside a slab (``fn`` running on a pool thread) ``run`` never nests.
+
+The same pool runs the "all threads" setting of ``_blas.matmul``: the product cut into
+slabs on single-threaded OpenBLAS. OpenBLAS's own worker threads busy-wait ~0.1 s after
+every call, holding the other core, so with them no slab work after a GEMM gained at
+all (col2im of LeNet's conv2: 4.3 ms on one thread, 4.7 ms in two slabs).
+
+Measured (``benchmarks/bench_nn.py``, 2 cores, default threads, wall clock, ratio to
+PyTorch paired, against the code before this module in the same session):
+max_pool2d 2x2 fwd+bwd (64, 64, 32, 32) 15.1 -> 8.2 ms (1.16 -> 0.64x), avg_pool2d
+8.1 -> 4.9 ms (0.98 -> 0.61x); conv2d fwd+bwd LeNet conv2 1.41 -> 1.18x, 3x3 N32 C64
+1.75 -> 1.32x, stride 2 dilation 2 1.32 -> 1.21x; LeNet-5 step 1.28 -> 1.13x, the MNIST
+example's step 1.40 -> 1.21x. Of the conv rows' gain, the slabs of unfold, fold and
+Winograd's tile copy together give 13-15% (fold 6-8%, tile copy 2-4%, unfold 1-4%), the
+rest is the GEMMs'; the zero-padding copy gained nothing in slabs and stays serial.
+One thread (``--threads 1 --clock cpu``): unchanged (every row within +-3%).
 
 Each slab is computed by the very same NumPy calls as the whole array would be, so
 results are bit-for-bit those of one thread (``tests/test_parallel.py``).

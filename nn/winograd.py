@@ -61,7 +61,9 @@ GEMMs ~40%, the 6x6 stride-4 unfold/fold and the output's tile-to-image copy ~25
 handles the inner dimension 6 poorly; for F(2x2, 3x3) 20 strided adds instead of unfold
 + a 16x16 product: only 3-4% faster; the tiles unfolded batch-innermost, (6, 6, C, th, tw, N),
 for longer contiguous runs in the unfold/fold: those got 2x faster but the whole conv
-0.9-1.5x, 1.03x on the benchmark layer.)
+0.9-1.5x, 1.03x on the benchmark layer.) The output's tile-to-image copy is its own op
+(``TilesToImage``) so that it runs in slabs on all cores (``autograd._parallel``): 2.5 ->
+1.3 ms for N32 O64 32x32 on two threads, 2-4% of the conv's time.
 """
 import contextlib
 
