@@ -307,3 +307,34 @@ def test_fork_after_threaded_work_child_can_use_the_pool():
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     with P.forced(2):  # the parent starts a new pool as well
         assert F.max_pool2d(A.Tensor(x0), 2)._data.tobytes() == ref.tobytes()
+
+
+# ----------------------------------------------------------------------------- _blas
+@pytest.mark.parametrize("dtype", DTYPES + (np.complex64,))
+@pytest.mark.parametrize("sa, sb", [((5, 40), (40, 301)), ((301, 40), (40, 5)),
+                                    ((7, 9, 40), (7, 40, 11)), ((9, 40), (3, 40, 11)),
+                                    ((1, 9, 40), (5, 40, 11)), ((2, 3, 9, 4), (3, 4, 10))])
+def test_split_matmul_matches_one_thread(dtype, sa, sb):
+    """_blas.matmul's 'all threads': slabs of the batch, rows or columns on the pool."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(sa).astype(dtype)
+    b = rng.standard_normal(sb[:-2] + sb[:-3:-1]).astype(dtype).swapaxes(-1, -2)  # transposed
+    want = np.matmul(a, b)
+    for parts in (2, 3):
+        got = _blas._split_matmul(a, b, None, parts)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dtype != np.float64 else 1e-12,
+                                   atol=1e-4 if dtype != np.float64 else 1e-12)
+    out = np.full(want.shape, np.nan, dtype)
+    assert _blas._split_matmul(a, b, out, 2) is out
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
+
+
+def test_blas_matmul_threads_setting_splits_and_restores_the_thread_count():
+    if _blas._controller() is None or (_blas.info()["threads"] or 1) < 2:
+        pytest.skip("needs a BLAS with at least two threads and threadpoolctl")
+    before = _blas.info()["threads"]
+    a = np.random.default_rng(1).standard_normal((64, 300)).astype(np.float32)
+    got, _ = _blas._timed(a, a.T, None, before, before)
+    np.testing.assert_allclose(got, a @ a.T, rtol=1e-4, atol=1e-3)
+    assert _blas.info()["threads"] == before
