@@ -157,7 +157,7 @@ def record(st, arm, dt):
 
 def _timed(a, b, out, threads, many):
     ctl = _STATE["ctl"]
-    split = threads > 1 and SPLIT and _splittable(a, b, out)
+    split = threads > 1 and SPLIT and _splittable(a, b, out) and _slabs_lately()
     if threads != many or split:
         ctl.set_num_threads(1 if split else threads)
     t0 = time.perf_counter()
@@ -173,6 +173,15 @@ def _timed(a, b, out, threads, many):
 
 
 SPLIT = True  # False: "all threads" means OpenBLAS's own threads
+
+
+def _slabs_lately():
+    """Has ``autograd._parallel`` had threaded work lately (see ``_split_matmul``)?"""
+    par = _STATE.get("parallel")
+    if par is None:
+        from . import _parallel as par
+        _STATE["parallel"] = par
+    return par.used_lately()
 
 
 def _splittable(a, b, out):
@@ -192,7 +201,11 @@ def _split_matmul(a, b, out, parts):
     (col2im of LeNet's conv2 after a 2-thread GEMM: 4.3 ms on one thread, 4.7 ms in two
     slabs). Splitting the product ourselves is as fast as OpenBLAS's two threads (e.g.
     (50, 500) @ (500, 12544): 8.1 ms on one thread, 4.5 ms on two, 4.4 ms in two slabs)
-    and leaves no thread spinning."""
+    and leaves no thread spinning. Only while ``autograd._parallel`` has had threaded work
+    in the last second: otherwise (an MLP, say) nothing competes with OpenBLAS's spinning
+    threads, whose instant start wins on mid-sized products (MLP step at 2 threads 2.4 ms
+    with them, 3.0 ms with the split: ~0.1 ms hand-off per product); mixing the two, with
+    slab work about, is the worst (LeNet-5 step 32 -> 45 ms)."""
     from . import _parallel
     m, n = a.shape[-2], b.shape[-1]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])

@@ -58,6 +58,8 @@ _POOL = [None]        # [ThreadPoolExecutor or None]
 _LOCK = threading.Lock()
 _LOCAL = threading.local()
 _FORCED = [None]      # tests: always this many slabs (see ``forced``)
+_LAST = [-1e9]        # perf_counter() of the last job big enough for threads
+LATELY = 1.0          # seconds: see used_lately
 
 
 def threads():
@@ -125,12 +127,18 @@ def run(fn, n, nbytes, name):
         fn(slice(0, n))
         return
     st, arm = _blas.choose(_CLASSES, (name, int(nbytes).bit_length()))
-    t0 = time.perf_counter()
+    t0 = _LAST[0] = time.perf_counter()
     if arm == 0:
         fn(slice(0, n))
     else:
         _threaded(fn, n, parts)
     _blas.record(st, arm, time.perf_counter() - t0)
+
+
+def used_lately():
+    """Has a job big enough for threads come by in the last ``LATELY`` seconds? (Then
+    ``_blas.matmul`` runs its threaded products on this pool too, see ``_split_matmul``.)"""
+    return time.perf_counter() - _LAST[0] < LATELY
 
 
 def run_split(fn, n, parts):

@@ -330,11 +330,27 @@ def test_split_matmul_matches_one_thread(dtype, sa, sb):
     np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
 
 
-def test_blas_matmul_threads_setting_splits_and_restores_the_thread_count():
+@pytest.mark.parametrize("lately", [True, False])
+def test_blas_matmul_threads_setting_splits_and_restores_the_thread_count(monkeypatch, lately):
+    """'All threads' is the split product while the pool has had work in the last second
+    (else OpenBLAS's own threads); either way the BLAS thread count is put back."""
     if _blas._controller() is None or (_blas.info()["threads"] or 1) < 2:
         pytest.skip("needs a BLAS with at least two threads and threadpoolctl")
+    monkeypatch.setattr(P, "_LAST", [time.perf_counter() if lately else -1e9])
+    calls = []
+    real = _blas._split_matmul
+    monkeypatch.setattr(_blas, "_split_matmul", lambda *a: calls.append(1) or real(*a))
     before = _blas.info()["threads"]
     a = np.random.default_rng(1).standard_normal((64, 300)).astype(np.float32)
     got, _ = _blas._timed(a, a.T, None, before, before)
     np.testing.assert_allclose(got, a @ a.T, rtol=1e-4, atol=1e-3)
-    assert _blas.info()["threads"] == before
+    assert _blas.info()["threads"] == before and len(calls) == int(lately)
+
+
+def test_used_lately_follows_big_threaded_jobs(monkeypatch):
+    monkeypatch.setattr(_blas, "current_threads", lambda: 2)
+    monkeypatch.setattr(P, "_LAST", [-1e9])
+    P.run(lambda sl: None, 8, P.MIN_BYTES - 1, "small")
+    assert not P.used_lately()
+    P.run(lambda sl: None, 8, P.MIN_BYTES, "big")
+    assert P.used_lately()
