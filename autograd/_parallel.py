@@ -20,8 +20,9 @@ calling thread (handing a slab to a pool thread and waiting for it costs 20-80 Â
 copies of 0.5-2 MB ran 1.05-1.35x slower in two slabs, from ~4 MB they gain).
 Inside a slab (``fn`` running on a pool thread) ``run`` never nests.
 
-The same pool runs the "all threads" setting of ``_blas.matmul``: the product cut into
-slabs on single-threaded OpenBLAS. OpenBLAS's own worker threads busy-wait ~0.1 s after
+While jobs big enough for threads come by (``used_lately``), the same pool runs the "all
+threads" setting of ``_blas.matmul``: the product cut into slabs on single-threaded
+OpenBLAS. OpenBLAS's own worker threads busy-wait ~0.1 s after
 every call, holding the other core, so with them no slab work after a GEMM gained at
 all (col2im of LeNet's conv2: 4.3 ms on one thread, 4.7 ms in two slabs).
 
