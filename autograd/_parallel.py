@@ -34,7 +34,8 @@ max_pool2d 2x2 fwd+bwd (64, 64, 32, 32) 15.1 -> 8.2 ms (1.16 -> 0.64x), avg_pool
 example's step 1.40 -> 1.21x. Of the conv rows' gain, the slabs of unfold, fold and
 Winograd's tile copy together give 13-15% (fold 6-8%, tile copy 2-4%, unfold 1-4%), the
 rest is the GEMMs'; the zero-padding copy gained nothing in slabs and stays serial.
-One thread (``--threads 1 --clock cpu``): unchanged (every row within +-3%).
+One thread (``--threads 1 --clock cpu``): the same NumPy calls; rows within run-to-run noise
+(paired runs -4% to +8%; pooling forward and backward alone within 2%).
 
 Each slab is computed by the very same NumPy calls as the whole array would be, so
 results are bit-for-bit those of one thread (``tests/test_parallel.py``).
