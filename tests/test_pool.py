@@ -16,7 +16,7 @@ from hypothesis import assume, given, strategies as st
 
 import autograd as A
 from autograd import Tensor
-from autograd.ops import spatial as S
+from autograd.ops import pooling, spatial as S
 import nn.functional as F
 
 
@@ -225,7 +225,7 @@ def _python_lines(fn):
         return local
 
     def tracer(frame, event, arg):
-        return local if frame.f_code.co_filename == S.__file__ else None
+        return local if frame.f_code.co_filename in (S.__file__, pooling.__file__) else None
     sys.settrace(tracer)
     try:
         fn()
