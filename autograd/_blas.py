@@ -202,7 +202,7 @@ def _split_matmul(a, b, out, parts):
     slabs). Splitting the product ourselves is as fast as OpenBLAS's two threads (e.g.
     (50, 500) @ (500, 12544): 8.1 ms on one thread, 4.5 ms on two, 4.4 ms in two slabs)
     and leaves no thread spinning. Only while ``autograd._parallel`` has had threaded work
-    in the last second: otherwise (an MLP, say) nothing competes with OpenBLAS's spinning
+    in the last 0.25 s: otherwise (an MLP, say) nothing competes with OpenBLAS's spinning
     threads, whose instant start wins on mid-sized products (MLP step at 2 threads 2.4 ms
     with them, 3.0 ms with the split: ~0.1 ms hand-off per product); mixing the two, with
     slab work about, is the worst (LeNet-5 step 32 -> 45 ms)."""

@@ -61,7 +61,7 @@ _LOCK = threading.Lock()
 _LOCAL = threading.local()
 _FORCED = [None]      # tests: always this many slabs (see ``forced``)
 _LAST = [-1e9]        # perf_counter() of the last job big enough for threads
-LATELY = 1.0          # seconds: see used_lately
+LATELY = 0.25         # seconds (a CNN step has slab work every few ms): see used_lately
 
 
 def threads():

@@ -332,7 +332,7 @@ def test_split_matmul_matches_one_thread(dtype, sa, sb):
 
 @pytest.mark.parametrize("lately", [True, False])
 def test_blas_matmul_threads_setting_splits_and_restores_the_thread_count(monkeypatch, lately):
-    """'All threads' is the split product while the pool has had work in the last second
+    """'All threads' is the split product while the pool has had work lately
     (else OpenBLAS's own threads); either way the BLAS thread count is put back."""
     if _blas._controller() is None or (_blas.info()["threads"] or 1) < 2:
         pytest.skip("needs a BLAS with at least two threads and threadpoolctl")
