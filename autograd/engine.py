@@ -26,7 +26,8 @@ import numpy as np
 from . import grad_mode
 from .function import Context
 
-_FLOAT_META = ((), "float")  # what a raw Python float is (a Scalar's meta)
+_FLOAT_META = ((), "float")  # what a raw Python number is (a Scalar's meta)
+_NUMBERS = (float, int)
 
 
 def tune_gc(threshold=None):
@@ -245,7 +246,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if nxt is None or ig is None:
                     continue
                 if raw:
-                    if (_FLOAT_META if type(ig) is float else (ig.shape, ig.dtype)) != meta:
+                    if (_FLOAT_META if type(ig) in _NUMBERS else (ig.shape, ig.dtype)) != meta:
                         ig = _check_and_reduce(node, i, node._output_type._make(ig, None))._data
                 elif ig._meta() != meta:
                     ig = _check_and_reduce(node, i, ig)

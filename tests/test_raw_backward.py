@@ -139,3 +139,23 @@ def test_flag_decides_what_saved_tensors_gives():
 def test_apply_on_raw_data_is_refused_outside_a_raw_replay():
     with pytest.raises(TypeError, match="needs at least one Tensor or Scalar input"):
         A.ops.Mul.apply(np.ones(2), np.ones(2))
+
+
+def test_a_raw_formula_may_return_python_numbers_for_scalars():
+    class Clip(Function):
+        """y = x for x > 0 else 0, with an int 0 as the gradient below (a formula's literal)."""
+        raw_backward = True
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x if x > 0 else 0.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad if x > 0 else 0
+    for value, want in ((2.0, 3.0), (-1.0, 0.0)):
+        x = Scalar(value)
+        (Clip.apply(x) * 3.0).backward()
+        assert x.grad == want and isinstance(x.grad.data, float)
