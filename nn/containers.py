@@ -8,6 +8,14 @@ from autograd import Tensor
 
 from .module import Module, Parameter, _structure_changed
 
+def _renumber(container, modules):
+    """Refill ``container``'s modules under the keys 0, 1, 2, ... (after a delete or an
+    insert, as torch keeps them)."""
+    container._modules.clear()
+    container._modules.update((str(i), m) for i, m in enumerate(modules))
+    _structure_changed()
+
+
 class Sequential(Module):
     """Runs its modules in order: ``Sequential(Conv2d(1, 8, 3), ReLU())`` or
     ``Sequential(OrderedDict([("conv", Conv2d(1, 8, 3)), ("act", ReLU())]))``."""
@@ -47,11 +55,10 @@ class Sequential(Module):
         for key in (keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]):
             del self._modules[key]
         # Keep the keys 0, 1, 2, ... like torch (only if they were numbered).
-        items = list(self._modules.items())
-        if all(k.isdigit() for k, _ in items):
-            self._modules.clear()
-            self._modules.update((str(i), m) for i, (_, m) in enumerate(items))
-        _structure_changed()
+        if all(k.isdigit() for k in self._modules):
+            _renumber(self, list(self._modules.values()))
+        else:
+            _structure_changed()
 
     def __len__(self):
         return len(self._modules)
@@ -83,9 +90,7 @@ class Sequential(Module):
             index += n
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self._modules.clear()
-        self._modules.update((str(i), m) for i, m in enumerate(mods))
-        _structure_changed()
+        _renumber(self, mods)
         return self
 
 
@@ -115,9 +120,7 @@ class ModuleList(Module):
     def __delitem__(self, idx):
         mods = list(self._modules.values())
         del mods[idx]
-        self._modules.clear()
-        self._modules.update((str(i), m) for i, m in enumerate(mods))
-        _structure_changed()
+        _renumber(self, mods)
 
     def __len__(self):
         return len(self._modules)
