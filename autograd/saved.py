@@ -71,12 +71,9 @@ def release(rec):
         _records.pop(id(arr), None)
     else:
         _forget(rec)
-    try:
-        arr.setflags(write=True)
-    except ValueError:
+    if not _make_writeable(arr):
         _pending.append(arr)  # a view whose base is still saved elsewhere
-        return
-    if _pending:
+    elif _pending:
         _retry_pending()
 
 

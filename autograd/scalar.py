@@ -107,7 +107,7 @@ class Scalar(Variable):
     def __neg__(self):
         if grad_mode._enabled:
             return Variable.__neg__(self)
-        return _new_scalar(-self._data)
+        return Scalar._make(-self._data, None)
 
     # Comparisons compare values and give plain bools, as micrograd's code expects
     # (``Scalar(2.0) == 2.0``). Hashing stays by identity: graph nodes are dict keys.
@@ -185,16 +185,9 @@ def _operator(name, op, compute, reflected=False):
                 other = Scalar._make(float(other), None)
             return op.apply(other, self) if reflected else op.apply(self, other)
         b = other._data if kind is Scalar else float(other)
-        return _new_scalar(compute(b, self._data) if reflected else compute(self._data, b))
+        return Scalar._make(compute(b, self._data) if reflected else compute(self._data, b), None)
     method.__name__ = name
     return method
-
-
-def _new_scalar(value, grad_fn=None):
-    """A Scalar result (what ``Scalar._make`` builds, for a float ``value``)."""
-    s = _new(Scalar)
-    s._data, s.grad_fn, s._requires_grad = value, grad_fn, False
-    return s
 
 
 _new = object.__new__
