@@ -270,6 +270,10 @@ class Function:
                     out_type = a._result_type
             else:
                 raw.append(a)
+        return cls._forward_unrecorded(raw, out_type, attrs)
+
+    @classmethod
+    def _forward_unrecorded(cls, raw, out_type, attrs):
         if out_type is None:
             if grad_mode._raw_backward:  # an op called by a formula replayed on raw data
                 return cls.forward(_NoGradContext(), *raw, **attrs)
@@ -307,8 +311,8 @@ class Function:
         # Shared tuples: fewer long-lived objects for the garbage collector to scan.
         needs = tuple(needs)
         needs = _meta_cache.get(needs) or _shared(_meta_cache, needs)
-        if True not in needs:
-            return cls._apply_unrecorded(args, attrs)
+        if True not in needs:  # no input requires grad: nothing to record
+            return cls._forward_unrecorded(raw, out_type, attrs)
 
         ctx = _new_node(Context)  # every slot is set here: no __init__ call
         ctx.fn, ctx.attrs, ctx.next_functions = cls, attrs or _NO_ATTRS, tuple(nexts)
