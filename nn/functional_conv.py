@@ -16,6 +16,7 @@ from autograd.function import Function
 from autograd.ops import spatial as S
 from autograd.ops.dtypes import torch_name
 from autograd.tensor import Tensor, _as_tensor, _rng, matmul, where
+from nn import conv_blocked as _conv_blocked
 from nn import winograd as _winograd
 from nn.winograd import conv_algorithm  # noqa: F401  (F.conv_algorithm("winograd"))
 
@@ -132,8 +133,9 @@ class MatMulAdd(Function):
         return ga, gb, (grad if needs[2] else None)  # the engine sums it to c's shape
 
 
-def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
-    """The convolution itself, on a batched 4-D input with (top, bottom, left, right) pads."""
+def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape, algorithm=None):
+    """The convolution itself, on a batched 4-D input with (top, bottom, left, right) pads:
+    im2col + GEMM, whole (engine ops) or a block of output rows at a time (nn/conv_blocked.py)."""
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     _check_fits(op, x.shape, (kh, kw), dilation, pads, user_shape)
@@ -142,6 +144,11 @@ def _conv2d(x, weight, bias, stride, pads, dilation, groups, op, user_shape):
         raise RuntimeError(f"{op}: output size {grid} is too small (input {tuple(user_shape)}, "
                            f"kernel {(kh, kw)}, stride {stride}, padding {pads}, "
                            f"dilation {dilation})")
+    if _conv_blocked.use(algorithm, x.shape, weight.shape, stride, groups, grid, x.dtype):
+        rows = _conv_blocked.rows_per_block(x.shape, weight.shape, grid, x.dtype.itemsize)
+        args = (x, weight) if bias is None else (x, weight, bias)
+        return _conv_blocked.Conv2dBlocked.apply(*args, stride=stride, padding=pads,
+                                                 dilation=dilation, grid=grid, rows=rows)
     layout = _conv_layout(x.shape, weight.shape, stride, grid)
     # cols: every window, (C·kh·kw) rows by (N·OH·OW) columns (see autograd/ops/spatial.py)
     cols = O.Unfold.apply(x, kernel=(kh, kw), stride=stride, padding=pads, dilation=dilation,
@@ -235,9 +242,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     The output is an NCHW view of the product (its memory may be channel- or batch-major).
 
     ``algorithm`` (keyword-only, not in PyTorch): "im2col" (the above), "winograd"
-    (F(4x4, 3x3), 3x3 stride-1 only: 4x fewer multiplications, see nn/winograd.py) or
-    "auto" (Winograd where it was measured to win); None = the ``conv_algorithm`` in force
-    ("auto" by default).
+    (F(4x4, 3x3), 3x3 stride-1 only: 4x fewer multiplications, see nn/winograd.py),
+    "blocked" (im2col + GEMM a block of output rows at a time, in cache; see
+    nn/conv_blocked.py) or "auto" (Winograd or blocked where each was measured to win);
+    None = the ``conv_algorithm`` in force ("auto" by default).
     """
     op = "conv2d"
     x, unbatched, weight, bias, stride, dilation = _conv_inputs(
@@ -252,7 +260,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
                                 _tensor(input).shape)
         if out is None:
             out = _conv2d(x, weight, bias, stride, pads, dilation, groups, op,
-                          _tensor(input).shape)
+                          _tensor(input).shape, algorithm)
     return out.squeeze(0) if unbatched else out
 
 

@@ -85,7 +85,7 @@ TILE, WINDOW = _AT.shape  # 4x4 output tiles from 6x6 input windows (at stride T
 _KRON = {"B": np.kron(_BT, _BT), "G": np.kron(_G, _G), "A": np.kron(_AT, _AT)}
 _CONST = {}
 
-ALGORITHMS = ("auto", "im2col", "winograd")
+ALGORITHMS = ("auto", "im2col", "winograd", "blocked")  # blocked: nn/conv_blocked.py
 # measured (fwd+bwd, float32, 1 thread, CPU time, vs im2col; see the module docstring):
 MIN_CHANNELS = 16  # C=O=16 28x28 0.83, C=8 0.74-0.89 (noisy), C=3->16 32x32 1.54, C=1 4.6
 MIN_FILL = 0.9     # output pixels / tile pixels: 1.0 (12x12, 24x24, 32x32) 0.6-0.8; 0.86
@@ -211,8 +211,8 @@ class ImageToTiles(Function):
 
 @contextlib.contextmanager
 def conv_algorithm(algorithm):
-    """Within the block, ``conv2d`` uses ``algorithm`` ("auto", "im2col" or "winograd")
-    unless a call passes its own."""
+    """Within the block, ``conv2d`` uses ``algorithm`` ("auto", "im2col", "winograd" or
+    "blocked") unless a call passes its own."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"conv_algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
     saved = _DEFAULT[0]

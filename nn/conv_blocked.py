@@ -1,0 +1,309 @@
+"""Convolution as im2col + GEMM, a block of output rows at a time (cache blocking).
+
+Why. The plain path (``Unfold`` + ``MatMulAdd`` + ``Fold``, ``nn/functional_conv.py``)
+builds the whole window matrix cols (C·kh·kw, N·OH·OW) in memory, the GEMM reads it back,
+the weight gradient's GEMM reads it again, and backward writes dL/dcols, as large, only
+for ``Fold`` to read it back. For LeNet's conv2 (N64 C20 14x14 O50 K5 P2) each of those
+matrices is 25 MB, far past the 1 MB L2 cache: the copies run at memory speed, and so
+do the GEMMs' passes over them.
+
+What. Cut the output into blocks of output rows (``rows`` of them, chosen so that a
+block's window matrix is about ``BLOCK_BYTES``) and do every step of a block while its
+window matrix is still in cache, in one reused buffer:
+
+    forward   for each block b: cols_b = windows of block b (one copy); out_b = W @ cols_b + bias
+    dL/dW     for each block b: cols_b again; dL/dW += dL/dout_b @ cols_bᵀ
+    dL/dx     for each block b: dcols_b = Wᵀ @ dL/dout_b, added into the padded dL/dx at once
+
+Nothing as large as cols is ever stored: rebuilding a block's windows from the input
+costs less than writing and reading back the whole matrix (and saves its 25 MB). The
+three maps are ``Conv2dBlocked`` (y = conv(x, W)), ``ConvInputGrad`` (dx = convᵀ(g, W),
+col2im of Wᵀ·g) and ``ConvWeightGrad`` (dW = g · unfold(x)ᵀ). Each is linear in each
+argument and their adjoints are each other, so backward is built from them and second
+derivatives work as on the plain path:
+
+    y  = conv(x, W):        dL/dx = convᵀ(dL/dy, W),   dL/dW = convW(dL/dy, x)
+    dx = convᵀ(g, W):       dL/dg = conv(dL/ddx, W),   dL/dW = convW(g, dL/ddx)
+    dW = convW(g, x):       dL/dg = conv(x, dL/ddW),   dL/dx = convᵀ(g, dL/ddW)
+
+Memory layout: batch last, as the plain path's "ckl" layout (``autograd/ops/spatial.py``):
+the padded input (C, Hp, Wp, N), a block's windows (C, kh, kw, rows, OW, N) (with stride
+1 the copies run along OW·N contiguous elements), the output (O, OH, OW, N), returned as
+an NCHW view.
+
+Measured (LeNet conv2 fwd+bwd, float32, one thread, CPU time; GEMM-only bound 24.8 ms):
+plain path 31.3 ms (79% of the bound), this one see ``choose``.
+"""
+import numpy as np
+
+from autograd.function import Function
+from autograd.ops import spatial as S
+from nn import winograd as _winograd
+
+BLOCK_BYTES = 1 << 21   # target size of one block's window matrix (L2 is 1 MB here)
+_ORDER = (1, 2, 3, 0)   # batch-last memory order of NCHW arrays: (C, H, W, N)
+
+
+def rows_per_block(x_shape, w_shape, grid, itemsize):
+    """Output rows per block: a window matrix of about ``BLOCK_BYTES``."""
+    ckk = x_shape[1] * w_shape[2] * w_shape[3]
+    return int(max(1, min(grid[0], BLOCK_BYTES // (ckk * grid[1] * x_shape[0] * itemsize))))
+
+
+def choose(x_shape, w_shape, stride, groups, grid, itemsize):
+    """True to run the blocked path: ungrouped, stride 1 along the width (long contiguous
+    runs in the batch-last copies), narrow outputs (OW < 16) and a batch of at least 8,
+    where the whole window matrix would not fit in the caches' share it gets (> 4 MB)."""
+    ckk = x_shape[1] * w_shape[2] * w_shape[3]
+    big = ckk * x_shape[0] * grid[0] * grid[1] * itemsize > 4 * BLOCK_BYTES
+    return (groups == 1 and stride[1] == 1 and grid[1] < 16 and x_shape[0] >= 8 and big
+            and grid[0] > 1)
+
+
+def use(algorithm, x_shape, w_shape, stride, groups, grid, dtype):
+    """Run the blocked path? ``algorithm`` (None = the ``conv_algorithm`` in force):
+    "blocked" forces it (ungrouped convolutions only), "auto" asks ``choose`` (float32 and
+    float64), anything else is another path."""
+    algorithm = _winograd._DEFAULT[0] if algorithm is None else algorithm
+    if algorithm == "blocked":
+        if groups != 1:
+            raise ValueError(f"conv2d: algorithm='blocked' needs groups=1, got groups={groups}")
+        return True
+    return (algorithm == "auto" and np.dtype(dtype) in (np.float32, np.float64)
+            and choose(x_shape, w_shape, stride, groups, grid, np.dtype(dtype).itemsize))
+
+
+def _blocks(oh, rows):
+    return [(s, min(oh, s + rows)) for s in range(0, oh, rows)]
+
+
+def _windows(x, kernel, stride, padding, dilation, grid):
+    """The (C, kh, kw, OH, OW, N) window view of x zero-padded into batch-last memory."""
+    xp = S._pad(x, padding, order=_ORDER, force=True)   # NCHW view of (C, Hp, Wp, N) memory
+    return S.windows(xp, kernel, stride, dilation, grid).transpose(1, 2, 3, 4, 5, 0)
+
+
+def _block_buffer(ckk, rows, ow, n, dtype):
+    """A reusable (C·kh·kw, rows·OW·N) buffer and, for a block of r rows, its view."""
+    buf = np.empty((ckk, rows * ow * n), dtype)
+    return lambda r: buf[:, :r * ow * n]
+
+
+def _batch_last(a):
+    return a.transpose(_ORDER).flags.c_contiguous
+
+
+def _grad_rows(g):
+    """dL/dout (N, O, OH, OW) as (O, OH, OW, N) (a view) and, per block, its (O, r·OW·N)
+    matrix (a view when g is batch-last in memory, else a copy of that block only)."""
+    g4 = g.transpose(1, 2, 3, 0)
+    o = g4.shape[0]
+    return lambda s, e: g4[:, s:e].reshape(o, -1)
+
+
+class Conv2dBlocked(Function):
+    """y = conv2d(x, weight) + bias, im2col + GEMM one block of output rows at a time.
+
+    forward(x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or absent; stride, padding
+    (top, bottom, left, right), dilation, grid (OH, OW), rows (output rows per block))
+    """
+    backward_rule = ("dL/dx = ConvInputGrad(dL/dy, W),  dL/dW = ConvWeightGrad(dL/dy, x),  "
+                     "dL/dbias = Σ_{n,h,w} dL/dy")
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, *, stride, padding, dilation, grid, rows):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
+        n = x.shape[0]
+        o, c, kh, kw = weight.shape
+        oh, ow = grid
+        ckk = c * kh * kw
+        win = _windows(x, (kh, kw), stride, padding, dilation, grid)
+        w2 = weight.reshape(o, ckk)
+        dtype = np.result_type(x, weight)
+        out = np.empty((o, oh * ow * n), dtype)   # (O, OH, OW, N) in memory
+        block = _block_buffer(ckk, rows, ow, n, x.dtype)
+        b2 = None if bias is None else bias.reshape(o, 1)
+        for s, e in _blocks(oh, rows):
+            cols = block(e - s)
+            cols.reshape(c, kh, kw, e - s, ow, n)[...] = win[:, :, :, s:e]
+            ob = out[:, s * ow * n:e * ow * n]
+            np.matmul(w2, cols, out=ob)
+            if b2 is not None:
+                ob += b2
+        return out.reshape(o, oh, ow, n).transpose(3, 0, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        a = ctx.attrs
+        geo = dict(stride=a["stride"], padding=a["padding"], dilation=a["dilation"],
+                   grid=a["grid"], rows=a["rows"])
+        gx = gw = gb = None
+        if needs[0] and needs[1] and not _batch_last(grad._data):
+            # both read dL/dy a block of rows at a time, batch last: one transposing copy
+            # here instead of a gather per block in each (0.25 ms vs ~0.8 ms on LeNet conv2)
+            grad = grad.permute(1, 2, 3, 0).contiguous().permute(3, 0, 1, 2)
+        if needs[0]:
+            gx = ConvInputGrad.apply(grad, weight, size=tuple(ctx.input_meta[0][0][2:]), **geo)
+        if needs[1]:
+            gw = ConvWeightGrad.apply(grad, x, kernel=tuple(ctx.input_meta[1][0][2:]), **geo)
+        if len(needs) == 2:
+            return gx, gw
+        if needs[2]:
+            gb = grad.sum((0, 2, 3))
+        return gx, gw, gb
+
+
+def _fold_block(gp, dcols, s, stride, dilation):
+    """Add a block's dcols (C, kh, kw, r, OW, N) (output rows s..s+r) into the padded
+    gradient gp (C, Hp, Wp, N): one strided add per kernel column and output row when the
+    block has fewer rows than the kernel (each covers all kernel rows), else per offset."""
+    _, kh, kw, r, ow, _ = dcols.shape
+    sh, sw = stride
+    dh, dw = dilation
+    cols = [slice(j * dw, j * dw + sw * (ow - 1) + 1, sw) for j in range(kw)]
+    if r < kh:
+        for q in range(r):
+            top = (s + q) * sh
+            rows = slice(top, top + dh * (kh - 1) + 1, dh)
+            for j in range(kw):
+                gp[:, rows, cols[j]] += dcols[:, :, j, q]
+    else:
+        for i in range(kh):
+            rows = slice(s * sh + i * dh, s * sh + i * dh + sh * (r - 1) + 1, sh)
+            for j in range(kw):
+                gp[:, rows, cols[j]] += dcols[:, i, j]
+
+
+def _fold_rows(weight, grows, padded, n, sh, dw, oh, ow, dtype):
+    """col2im of Wᵀ @ g with stride 1 along the width and no dilation along the height:
+    the padded dx (C, Hp, Wp, N) (a view), one output row at a time.
+
+    A row's dcols is written with its rows in (c, j, i) order (weight columns permuted)
+    and each row padded with zeros to the padded width Wp·N. Then the kh rows of one
+    (c, j) are one contiguous run of kh·Wp·N numbers that lands on one contiguous run of
+    the padded plane (rows s·sh .. s·sh+kh-1, shifted j·dw·N): kw adds of (C, kh·Wp·N)
+    per output row instead of kh·kw adds of (C, OW·N). The zeros land in the padding
+    columns (or, past a row's end, at the start of the next row or in a slack at the
+    end of each channel's plane), where they change nothing."""
+    o, c, kh, kw = weight.shape
+    hp, wp = padded
+    run, plane = wp * n, hp * wp * n + (kw - 1) * dw * n     # slack: the last runs' tails
+    gp = np.zeros((c, plane), dtype)
+    wt = weight.transpose(1, 3, 2, 0).reshape(c * kw * kh, o)   # rows in (c, j, i) order
+    dcols = np.zeros((c * kw * kh, run), dtype)                  # zero-padded rows
+    d3 = dcols.reshape(c, kw, kh * run)
+    for s in range(oh):
+        np.matmul(wt, grows(s, s + 1), out=dcols[:, :ow * n])
+        top = s * sh * run
+        for j in range(kw):
+            gp[:, top + j * dw * n:top + j * dw * n + kh * run] += d3[:, j]
+    return gp[:, :hp * run].reshape(c, hp, wp, n)
+
+
+class ConvInputGrad(Function):
+    """dx = convᵀ(g, W): the gradient of a convolution with respect to its input, col2im of
+    Wᵀ @ g, one output row at a time (a row's dcols is added into the padded result while
+    still in cache). Linear in g and in W:
+
+        dL/dg = conv(dL/ddx, W)      dL/dW = ConvWeightGrad(g, dL/ddx)
+
+    forward(g (N, O, OH, OW), weight (O, C, kh, kw); size (H, W) of x, stride, padding,
+    dilation, grid, rows)
+
+    The col2im adds (see ``_fold_row``) are few and long: NumPy spends ~0.2 µs per
+    contiguous run of a strided add, and done one kernel offset at a time the runs are
+    only OW·N long (LeNet conv2: 7,000 runs of 896 floats, ~3.3 ms of the 3.5).
+    """
+    backward_rule = "dL/dg = conv(dL/ddx, W),  dL/dW = ConvWeightGrad(g, dL/ddx)"
+
+    @staticmethod
+    def forward(ctx, g, weight, *, size, stride, padding, dilation, grid, rows):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(g if needs[1] else None, weight if needs[0] else None)
+        n = g.shape[0]
+        o, c, kh, kw = weight.shape
+        oh, ow = grid
+        h, w = size
+        t, b, l, r = padding
+        hp, wp = h + t + b, w + l + r
+        ckk = c * kh * kw
+        dtype = np.result_type(g, weight)
+        grows = _grad_rows(g)
+        if stride[1] == 1 and dilation[0] == 1:
+            gp = _fold_rows(weight, grows, (hp, wp), n, stride[0], dilation[1], oh, ow, dtype)
+        else:
+            gp = np.zeros((c, hp, wp, n), dtype)   # padded dx, batch last
+            wt = weight.reshape(o, ckk).T
+            block = _block_buffer(ckk, rows, ow, n, dtype)
+            for s, e in _blocks(oh, rows):
+                dcols = block(e - s)
+                np.matmul(wt, grows(s, e), out=dcols)
+                _fold_block(gp, dcols.reshape(c, kh, kw, e - s, ow, n), s, stride, dilation)
+        dx = S._alloc((n, c, h, w), _ORDER, dtype)
+        dx.transpose(_ORDER)[...] = gp[:, t:t + h, l:l + w]
+        return dx
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        a = ctx.attrs
+        geo = dict(stride=a["stride"], padding=a["padding"], dilation=a["dilation"],
+                   grid=a["grid"], rows=a["rows"])
+        gg = Conv2dBlocked.apply(grad, weight, **geo) if needs[0] else None
+        gw = (ConvWeightGrad.apply(g, grad, kernel=tuple(ctx.input_meta[1][0][2:]), **geo)
+              if needs[1] else None)
+        return gg, gw
+
+
+class ConvWeightGrad(Function):
+    """dW = convW(g, x) = g @ unfold(x)ᵀ: the gradient of a convolution with respect to its
+    weight, one block of output rows at a time (the block's windows are rebuilt from x and
+    used while in cache). Linear in g and in x:
+
+        dL/dg = conv(x, dL/ddW)      dL/dx = ConvInputGrad(g, dL/ddW)
+
+    forward(g (N, O, OH, OW), x (N, C, H, W); kernel (kh, kw), stride, padding, dilation,
+    grid, rows)
+    """
+    backward_rule = "dL/dg = conv(x, dL/ddW),  dL/dx = ConvInputGrad(g, dL/ddW)"
+
+    @staticmethod
+    def forward(ctx, g, x, *, kernel, stride, padding, dilation, grid, rows):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(g if needs[1] else None, x if needs[0] else None)
+        n, c = x.shape[:2]
+        o = g.shape[1]
+        kh, kw = kernel
+        oh, ow = grid
+        ckk = c * kh * kw
+        dtype = np.result_type(g, x)
+        win = _windows(x, kernel, stride, padding, dilation, grid)
+        grows = _grad_rows(g)
+        block = _block_buffer(ckk, rows, ow, n, x.dtype)
+        dwt = part = None
+        for s, e in _blocks(oh, rows):
+            cols = block(e - s)
+            cols.reshape(c, kh, kw, e - s, ow, n)[...] = win[:, :, :, s:e]
+            if dwt is None:
+                dwt = np.matmul(cols, grows(s, e).T)      # (C·kh·kw, O)
+                part = np.empty_like(dwt)
+            else:
+                np.matmul(cols, grows(s, e).T, out=part)
+                dwt += part
+        return np.ascontiguousarray(dwt.T, dtype).reshape(o, c, kh, kw)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, x = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        a = ctx.attrs
+        geo = dict(stride=a["stride"], padding=a["padding"], dilation=a["dilation"],
+                   grid=a["grid"], rows=a["rows"])
+        gg = Conv2dBlocked.apply(x, grad, **geo) if needs[0] else None
+        gx = (ConvInputGrad.apply(g, grad, size=tuple(ctx.input_meta[1][0][2:]), **geo)
+              if needs[1] else None)
+        return gg, gx
