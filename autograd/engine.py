@@ -4,14 +4,17 @@ Graph nodes are ``Context`` objects (non-leaf results) and leaf tensors. Each
 Context lists, per input, the node the gradient flows to (``next_functions``).
 Backward
 
-1. orders the nodes reachable from the roots so that every node comes after all
-   nodes that use its output (iterative depth-first search: no recursion, so a
-   100,000-deep chain is fine, and deterministic: inputs are visited in order);
-2. walks that order, calling each node's ``backward(ctx, grad)`` once its
-   gradient is complete, un-broadcasting (summing) each returned gradient to its
-   input's shape in one place, and adding it into the gradient of the next node;
-3. accumulates into ``.grad`` of leaves (``backward``) or returns the gradients of
-   chosen inputs (``grad``).
+1. visits the nodes that gradient reaches, newest first: every op is created after
+   the ops that made its inputs, so when the newest waiting node comes up, all the
+   nodes that use its output are done and its gradient is complete. Nodes are
+   numbered as they are created (``Context._seq``) and a heap hands out the newest
+   waiting one: no separate topological sort, no recursion (a 100,000-deep chain is
+   fine), and deterministic;
+2. calls each node's ``backward(ctx, grad)``, un-broadcasts (sums) each returned
+   gradient to its input's shape in one place, and adds it into the gradient of the
+   next node;
+3. accumulates into ``.grad`` of leaves (``backward``), after all the ops, or returns
+   the gradients of chosen inputs (``grad``).
 
 Without ``create_graph`` the gradients travel as raw data (arrays, floats) and the
 formulas of ops that allow it (``Function.raw_backward``) run on them directly; the
@@ -20,6 +23,7 @@ runs on Tensors, recorded, for higher derivatives.
 """
 import gc
 import os
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -48,30 +52,29 @@ def tune_gc(threshold=None):
 
 
 def topological_order(root_nodes):
-    """Nodes reachable from ``root_nodes``, every consumer before its inputs.
-
-    Iterative depth-first search: the stack holds (node, iterator over its inputs); a
-    node is appended to ``order`` once all its inputs are (post-order), and the reversed
-    post-order puts consumers first. Inputs are visited in order, so it is deterministic.
+    """Nodes reachable from ``root_nodes``, every consumer before its inputs, in the order
+    backward visits them: the ops from the newest to the oldest (``Context._seq``: an op is
+    always created after the ops that made its inputs), then the leaves, in the order
+    backward reaches them. For drawings and ``explain_backward``; backward itself keeps
+    the ops it has reached in a heap (see ``run_backward``).
     """
-    order = []
     seen = set()
-    for root in root_nodes:
-        if root is None or root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(root.next_functions if type(root) is Context else ()))]
-        while stack:
-            for child in stack[-1][1]:
-                if child is not None and child not in seen:
-                    seen.add(child)
-                    stack.append((child, iter(child.next_functions
-                                              if type(child) is Context else ())))
-                    break
-            else:  # every input done
-                order.append(stack.pop()[0])
-    order.reverse()
-    return order
+    stack = [r for r in root_nodes if r is not None]
+    while stack:  # every reachable node (an explicit stack: no recursion limit)
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            if type(node) is Context:
+                stack.extend(n for n in node.next_functions if n is not None)
+    ops = sorted((n for n in seen if type(n) is Context), key=_seq_of)
+    leaves = [r for r in root_nodes if r is not None and type(r) is not Context]
+    leaves.extend(n for op in ops for n in op.next_functions
+                  if n is not None and type(n) is not Context)
+    return ops + list(dict.fromkeys(leaves))
+
+
+def _seq_of(node):
+    return node._seq
 
 
 def _check_and_reduce(node, i, g):
@@ -192,20 +195,23 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     # is thrown away a moment later. With create_graph they run on Tensors, recorded.
     raw = not create_graph
     grads = {}  # node -> gradient of that node's output so far (raw data if raw)
-    root_nodes = []
+    heap = []    # (_seq, node) of the ops whose gradient has begun to arrive
+    leaves = []  # leaves whose gradient has begun to arrive, in that order
     for r, g in zip(roots, root_grads):
         node = _node_of(r)
         if raw:
             g = g._data
-        grads[node] = grads[node] + g if node in grads else g
-        root_nodes.append(node)
+        if node in grads:
+            grads[node] = grads[node] + g
+        else:
+            grads[node] = g
+            _wait(node, heap, leaves)
     # autograd.grad: capture the gradient arriving at each requested input's node.
     wanted = None if inputs is None else dict.fromkeys(_node_of(t) for t in inputs)
     # ids of arrays already visible to the user (root gradients, .grad of earlier nodes
     # in this pass): a .grad must not share memory with them (see _own).
     handed_out = {id(g._data) for g in root_grads}
 
-    order = topological_order(root_nodes)
     prev_mode, prev_raw = grad_mode._enabled, grad_mode._raw_backward
     grad_mode._enabled, grad_mode._raw_backward = create_graph, raw
     anomaly = grad_mode._anomaly
@@ -214,15 +220,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for node in order:
-            g = grads.pop(node, None)
-            if g is None:
-                continue
-            if type(node) is not Context:  # a leaf tensor
-                if raw:
-                    g = node._result_type._make(g, None)
-                _arrive_at_leaf(node, g, wanted, accumulate, create_graph, handed_out)
-                continue
+        while heap:
+            node = heappop(heap)[1]  # the newest op waiting: its gradient is complete
+            g = grads.pop(node)
             if node._hooks or node._retain is not None or wanted is not None:
                 g = _arrive_at_node(node, g, wanted, create_graph, handed_out, raw)
             record = node._output_ref  # a Scalar graph keeps each node's gradient for viz
@@ -253,10 +253,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if anomaly:
                     _check_finite(node, i, ig if raw else ig._data)
                 prev = grads.get(nxt)
-                # raw: plain addition; create_graph: recorded, for higher derivatives
-                grads[nxt] = ig if prev is None else prev + ig
+                if prev is None:
+                    grads[nxt] = ig
+                    if type(nxt) is Context:
+                        heappush(heap, (nxt._seq, nxt))
+                    else:
+                        leaves.append(nxt)
+                else:  # raw: plain addition; create_graph: recorded, for higher derivatives
+                    grads[nxt] = prev + ig
             if not retain_graph:
                 node._release()
+        for leaf in leaves:  # every op is done: the leaves' gradients are complete
+            g = grads.pop(leaf)
+            if raw:
+                g = leaf._result_type._make(g, None)
+            _arrive_at_leaf(leaf, g, wanted, accumulate, create_graph, handed_out)
     finally:
         grad_mode._enabled, grad_mode._raw_backward = prev_mode, prev_raw
         if gc_was_enabled:
@@ -267,6 +278,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
 def _node_of(t):
     return t.grad_fn if t.grad_fn is not None else t
+
+
+def _wait(node, heap, leaves):
+    """``node``'s gradient has begun to arrive: queue it (an op by creation, a leaf last)."""
+    if type(node) is Context:
+        heappush(heap, (node._seq, node))
+    else:
+        leaves.append(node)
 
 
 def _requested(inputs, wanted, allow_unused, create_graph):

@@ -28,6 +28,7 @@ ordinary backward then runs that formula on the raw data, without wrapping (see
 ``Function``).
 What happens to saved arrays while the graph is alive is ``saved.py``'s business.
 """
+import itertools
 from types import MappingProxyType
 
 import numpy as np
@@ -63,12 +64,16 @@ class Context:
       needs_input_grad  per input: whether backward must compute its gradient
       input_meta, output_meta  (shape, dtype) tuples, kept after the graph is freed
       module          name of the nn.Module whose forward created the node
+
+    ``_seq`` numbers the nodes as they are created, downwards (-1, -2, ...): an op is
+    always created after the ops that made its inputs, so the newer node (smaller
+    number) comes first in backward. The engine walks nodes in that order.
     """
 
     __slots__ = (
         "fn", "attrs", "next_functions", "needs_input_grad", "input_meta", "output_meta",
         "_saved", "_saved_refs", "_saved_records", "_released", "_output_type", "_retain",
-        "_output_ref", "module", "__dict__", "__weakref__",
+        "_output_ref", "module", "_seq", "__dict__", "__weakref__",
     )
     # Rarely set: class-level defaults; an instance gets its own value (in its
     # __dict__) only when one is assigned. Keeps building a node cheap.
@@ -131,34 +136,28 @@ class Context:
         """Classify what forward saved; guard saved arrays (see ``saved.py``)."""
         refs = []
         records = None  # stays None when nothing is guarded (Scalar floats, constants)
-        saved = self._saved
-        k = -1
-        for value in saved:
-            k += 1
+        for value in self._saved:
             if value is None:  # a place forward left empty (backward won't read it)
                 refs.append(_CONST)
                 continue
-            i = 0
-            for r in raw:  # which input is it? (by identity: equal floats are not the same input)
-                if r is value:
+            for i, r in enumerate(raw):  # which input is it? (by identity: equal floats
+                if r is value and isinstance(args[i], Variable):  # are not the same input)
+                    arg = args[i]  # a named constant is kept itself, so drawings can name it
+                    refs.append(arg if self.next_functions[i] is None and arg.name is not None
+                                else i)
                     break
-                i += 1
-            if i < len(raw) and isinstance(args[i], Variable):
-                # a named constant is kept itself, so drawings can name it
-                named = self.next_functions[i] is None and args[i].name is not None
-                refs.append(args[i] if named else i)
             else:
                 refs.append(_OUT if value is output_raw else _CONST)
             if type(value) is np.ndarray:
                 rec = _saved_buffers.protect(value)
                 if rec is not None:
                     if records is None:
-                        records = [None] * len(saved)
-                    records[k] = rec
+                        records = _saved_buffers.Guard()
+                    records.append(rec)
         refs = tuple(refs)
         self._saved_refs = _refs_cache.get(refs) or _shared(_refs_cache, refs)
         if records is not None:
-            self._saved_records = _saved_buffers.Guard(records)
+            self._saved_records = records
 
     def _release(self):
         """Free what was saved (called after backward unless retain_graph=True)."""
@@ -323,6 +322,7 @@ class Function:
         ctx._saved = ctx._saved_records = ctx._retain = ctx._output_ref = None
         ctx._released = False
         ctx.module = _module_stack[-1] if _module_stack else None
+        ctx._seq = _next_seq()
         try:
             result = cls.forward(ctx, *raw, **attrs)
         except BaseException as e:
@@ -348,6 +348,7 @@ class Function:
 
 
 _new_node = object.__new__
+_next_seq = itertools.count(-1, -1).__next__  # creation order, newest smallest (Context._seq)
 _NO_ATTRS = MappingProxyType({})  # shared by the nodes of ops without attributes
 
 

@@ -77,27 +77,25 @@ def release(rec):
         _retry_pending()
 
 
-class Guard:
-    """The records of the arrays one graph node saved. Released once: after backward, or
+class Guard(list):
+    """The records of the arrays one graph node saved (a list of them: one object fewer
+    per node for the garbage collector to scan). Released once: after backward, or
     when the node is dropped without backward (``__del__``), so a forgotten graph never
     leaves arrays read-only. Only nodes that saved a writeable array have one, so the
     other nodes (all of a Scalar graph) carry no finalizer."""
-    __slots__ = ("records",)
-
-    def __init__(self, records):
-        self.records = records
+    __slots__ = ()
 
     def check(self, node_name):
         """Raise PyTorch's error if one of the arrays was overwritten since it was saved."""
-        for rec in self.records:
-            if rec is not None and rec.overwritten is not None:
+        for rec in self:
+            if rec.overwritten is not None:
                 raise stale_error(node_name, rec)
 
     def release(self):
-        records, self.records = self.records, ()
+        records = self[:]
+        self.clear()
         for rec in records:
-            if rec is not None:
-                release(rec)
+            release(rec)
 
     def __del__(self):
         try:

@@ -6,7 +6,8 @@ Prints, for a Scalar and for a small (16, 16) Tensor, in one run:
   node): the difference is what recording costs;
 * the blocks of memory each recorded node keeps alive (``sys.getallocatedblocks``) and
   what it allocates in passing;
-* backward per node on a long chain, the topological sort alone, and what a Scalar pays
+* backward per node on a long chain (the engine walks a heap of waiting nodes), the
+  topological sort that drawings use (not part of backward), and what a Scalar pays
   for being wrapped (``_make``) each time an op returns one;
 * for Tensors, what guarding one saved array costs (``saved.protect`` + ``release``);
 * micrograd's ``Value`` (the PyPI package, if installed) on the same chain, for scale.
@@ -71,7 +72,7 @@ def measure(label, make_leaf, n):
         backs.append(time.process_time() - t0)
         x.grad = w.grad = None
     rows.append(("backward per node (whole walk)", min(backs) / (2 * n)))
-    rows.append(("  of which topological sort", t_topo))
+    rows.append(("topological_order (drawings only)", t_topo))
     print(f"\n## {label}: per node, GC off  (each node keeps {kept:.1f} memory blocks alive)")
     for name, t in rows:
         print(f"{name:38s} {t * 1e6:8.2f} us")
