@@ -36,6 +36,8 @@ plain path 31.3 ms (79% of the bound), this one see ``choose``.
 """
 import numpy as np
 
+from autograd import _blas
+from autograd import _parallel as _par
 from autograd.function import Function
 from autograd.ops import spatial as S
 from nn import winograd as _winograd
@@ -75,6 +77,33 @@ def use(algorithm, x_shape, w_shape, stride, groups, grid, dtype):
 
 def _blocks(oh, rows):
     return [(s, min(oh, s + rows)) for s in range(0, oh, rows)]
+
+
+def _groups(n):
+    """The items 0..n-1 cut into consecutive groups, one thread's work each (see
+    ``_in_slabs``); the cut depends only on n and the configured thread count, so results
+    are the same whether the groups ran on one thread or on several."""
+    g = max(1, min(n, max(2, _blas.max_threads())))
+    return [(n * k // g, n * (k + 1) // g) for k in range(g)]
+
+
+def _in_slabs(fn, n, nbytes, name):
+    """``fn(slice)`` over slices covering range(n): on ``autograd._parallel``'s threads
+    where that was measured to be faster, with BLAS on one thread inside each slab (the
+    slabs are the threads; see ``_blas._split_matmul`` for why not OpenBLAS's own), and
+    BLAS's thread count put back afterwards."""
+    many = _par.threads()
+    if many <= 1:
+        fn(slice(0, n))
+        return
+
+    def slab(sl):
+        _blas.set_threads(1)
+        fn(sl)
+    try:
+        _par.run(slab, n, nbytes, name)
+    finally:
+        _blas.set_threads(many)
 
 
 def _windows(x, kernel, stride, padding, dilation, grid):
@@ -122,15 +151,19 @@ class Conv2dBlocked(Function):
         w2 = weight.reshape(o, ckk)
         dtype = np.result_type(x, weight)
         out = np.empty((o, oh * ow * n), dtype)   # (O, OH, OW, N) in memory
-        block = _block_buffer(ckk, rows, ow, n, x.dtype)
         b2 = None if bias is None else bias.reshape(o, 1)
-        for s, e in _blocks(oh, rows):
-            cols = block(e - s)
-            cols.reshape(c, kh, kw, e - s, ow, n)[...] = win[:, :, :, s:e]
-            ob = out[:, s * ow * n:e * ow * n]
-            np.matmul(w2, cols, out=ob)
-            if b2 is not None:
-                ob += b2
+        blocks = _blocks(oh, rows)
+
+        def slab(sl):
+            block = _block_buffer(ckk, rows, ow, n, x.dtype)
+            for s, e in blocks[sl]:
+                cols = block(e - s)
+                cols.reshape(c, kh, kw, e - s, ow, n)[...] = win[:, :, :, s:e]
+                ob = out[:, s * ow * n:e * ow * n]
+                np.matmul(w2, cols, out=ob)
+                if b2 is not None:
+                    ob += b2
+        _in_slabs(slab, len(blocks), ckk * oh * ow * n * x.itemsize, "conv_blocked")
         return out.reshape(o, oh, ow, n).transpose(3, 0, 1, 2)
 
     @staticmethod
@@ -177,30 +210,45 @@ def _fold_block(gp, dcols, s, stride, dilation):
                 gp[:, rows, cols[j]] += dcols[:, i, j]
 
 
-def _fold_rows(weight, grows, padded, n, sh, dw, oh, ow, dtype):
-    """col2im of Wᵀ @ g with stride 1 along the width and no dilation along the height:
-    the padded dx (C, Hp, Wp, N) (a view), one output row at a time.
+def _fold_rows(gp, weight, grows, blocks, shape, stride, dilation):
+    """col2im of Wᵀ @ g for the output rows of ``blocks`` (one row each), added into gp
+    (C, Hp·Wp·N + slack), the padded dx (batch last) with each channel's plane flat;
+    stride 1 along the width and no dilation along the height.
 
     A row's dcols is written with its rows in (c, j, i) order (weight columns permuted)
     and each row padded with zeros to the padded width Wp·N. Then the kh rows of one
     (c, j) are one contiguous run of kh·Wp·N numbers that lands on one contiguous run of
     the padded plane (rows s·sh .. s·sh+kh-1, shifted j·dw·N): kw adds of (C, kh·Wp·N)
     per output row instead of kh·kw adds of (C, OW·N). The zeros land in the padding
-    columns (or, past a row's end, at the start of the next row or in a slack at the
-    end of each channel's plane), where they change nothing."""
+    columns (or, past a row's end, at the start of the next row or in the slack of
+    (kw-1)·dw·N at the end of each channel's plane), where they change nothing."""
     o, c, kh, kw = weight.shape
-    hp, wp = padded
-    run, plane = wp * n, hp * wp * n + (kw - 1) * dw * n     # slack: the last runs' tails
-    gp = np.zeros((c, plane), dtype)
+    n, wp, ow = shape
+    sh, dw = stride[0], dilation[1]
+    run = wp * n
     wt = weight.transpose(1, 3, 2, 0).reshape(c * kw * kh, o)   # rows in (c, j, i) order
-    dcols = np.zeros((c * kw * kh, run), dtype)                  # zero-padded rows
+    dcols = np.zeros((c * kw * kh, run), gp.dtype)               # zero-padded rows
     d3 = dcols.reshape(c, kw, kh * run)
-    for s in range(oh):
+    for s, _ in blocks:
         np.matmul(wt, grows(s, s + 1), out=dcols[:, :ow * n])
         top = s * sh * run
         for j in range(kw):
             gp[:, top + j * dw * n:top + j * dw * n + kh * run] += d3[:, j]
-    return gp[:, :hp * run].reshape(c, hp, wp, n)
+
+
+def _fold_blocks(gp, weight, grows, blocks, shape, stride, dilation):
+    """col2im of Wᵀ @ g for ``blocks`` of output rows, added into gp (as ``_fold_rows``),
+    for any stride and dilation: one GEMM per block, then ``_fold_block``."""
+    o, c, kh, kw = weight.shape
+    n, wp, ow = shape
+    g4 = gp[:, :gp.shape[1] // (wp * n) * wp * n].reshape(c, -1, wp, n)
+    wt = weight.reshape(o, c * kh * kw).T
+    rows = max(e - s for s, e in blocks)
+    block = _block_buffer(c * kh * kw, rows, ow, n, gp.dtype)
+    for s, e in blocks:
+        dcols = block(e - s)
+        np.matmul(wt, grows(s, e), out=dcols)
+        _fold_block(g4, dcols.reshape(c, kh, kw, e - s, ow, n), s, stride, dilation)
 
 
 class ConvInputGrad(Function):
@@ -213,7 +261,7 @@ class ConvInputGrad(Function):
     forward(g (N, O, OH, OW), weight (O, C, kh, kw); size (H, W) of x, stride, padding,
     dilation, grid, rows)
 
-    The col2im adds (see ``_fold_row``) are few and long: NumPy spends ~0.2 µs per
+    The col2im adds (see ``_fold_rows``) are few and long: NumPy spends ~0.2 µs per
     contiguous run of a strided add, and done one kernel offset at a time the runs are
     only OW·N long (LeNet conv2: 7,000 runs of 896 floats, ~3.3 ms of the 3.5).
     """
@@ -232,18 +280,29 @@ class ConvInputGrad(Function):
         ckk = c * kh * kw
         dtype = np.result_type(g, weight)
         grows = _grad_rows(g)
-        if stride[1] == 1 and dilation[0] == 1:
-            gp = _fold_rows(weight, grows, (hp, wp), n, stride[0], dilation[1], oh, ow, dtype)
-        else:
-            gp = np.zeros((c, hp, wp, n), dtype)   # padded dx, batch last
-            wt = weight.reshape(o, ckk).T
-            block = _block_buffer(ckk, rows, ow, n, dtype)
-            for s, e in _blocks(oh, rows):
-                dcols = block(e - s)
-                np.matmul(wt, grows(s, e), out=dcols)
-                _fold_block(gp, dcols.reshape(c, kh, kw, e - s, ow, n), s, stride, dilation)
+        flat = stride[1] == 1 and dilation[0] == 1
+        fold = _fold_rows if flat else _fold_blocks
+        blocks = [(s, s + 1) for s in range(oh)] if flat else _blocks(oh, rows)
+        run = wp * n
+        plane = hp * run + ((kw - 1) * dilation[1] * n if flat else 0)
+        # each group of blocks adds into its own padded dx (the first into the result),
+        # since neighbouring rows' windows overlap; the others are summed in at the end
+        groups = _groups(len(blocks))
+        sums = [np.zeros((c, plane), dtype)] + [None] * (len(groups) - 1)
+
+        def slab(sl):
+            for k in range(sl.start, sl.stop):
+                if sums[k] is None:
+                    sums[k] = np.zeros((c, plane), dtype)
+                fold(sums[k], weight, grows, blocks[groups[k][0]:groups[k][1]], (n, wp, ow),
+                     stride, dilation)
+        _in_slabs(slab, len(groups), ckk * oh * ow * n * g.itemsize, "conv_blocked")
+        gp = sums[0]
+        for k in range(1, len(groups)):
+            lo = blocks[groups[k][0]][0] * stride[0] * run   # the group's first padded row
+            gp[:, lo:] += sums[k][:, lo:]
         dx = S._alloc((n, c, h, w), _ORDER, dtype)
-        dx.transpose(_ORDER)[...] = gp[:, t:t + h, l:l + w]
+        dx.transpose(_ORDER)[...] = gp[:, :hp * run].reshape(c, hp, wp, n)[:, t:t + h, l:l + w]
         return dx
 
     @staticmethod
@@ -283,17 +342,27 @@ class ConvWeightGrad(Function):
         dtype = np.result_type(g, x)
         win = _windows(x, kernel, stride, padding, dilation, grid)
         grows = _grad_rows(g)
-        block = _block_buffer(ckk, rows, ow, n, x.dtype)
-        dwt = part = None
-        for s, e in _blocks(oh, rows):
-            cols = block(e - s)
-            cols.reshape(c, kh, kw, e - s, ow, n)[...] = win[:, :, :, s:e]
-            if dwt is None:
-                dwt = np.matmul(cols, grows(s, e).T)      # (C·kh·kw, O)
-                part = np.empty_like(dwt)
-            else:
-                np.matmul(cols, grows(s, e).T, out=part)
-                dwt += part
+        blocks = _blocks(oh, rows)
+        groups = _groups(len(blocks))
+        sums = [None] * len(groups)   # dL/dWᵀ (C·kh·kw, O) over each group's blocks
+
+        def slab(sl):
+            block = _block_buffer(ckk, rows, ow, n, x.dtype)
+            for k in range(sl.start, sl.stop):
+                part = None
+                for s, e in blocks[groups[k][0]:groups[k][1]]:
+                    cols = block(e - s)
+                    cols.reshape(c, kh, kw, e - s, ow, n)[...] = win[:, :, :, s:e]
+                    if sums[k] is None:
+                        sums[k] = np.matmul(cols, grows(s, e).T)
+                        part = np.empty_like(sums[k])
+                    else:
+                        np.matmul(cols, grows(s, e).T, out=part)
+                        sums[k] += part
+        _in_slabs(slab, len(groups), ckk * oh * ow * n * x.itemsize, "conv_blocked")
+        dwt = sums[0]
+        for more in sums[1:]:
+            dwt += more
         return np.ascontiguousarray(dwt.T, dtype).reshape(o, c, kh, kw)
 
     @staticmethod

@@ -26,8 +26,8 @@ ROWS = [1, 2, 3, 100]   # output rows per block: 1, several (fewer or more than 
 
 
 def _grid(x_shape, w_shape, stride, pads, dilation):
-    return tuple((x_shape[2 + a] + pads[2 * a] + pads[2 * a + 1] - dilation[a] * (w_shape[1 + a] - 1)
-                  - 1) // stride[a] + 1 for a in (0, 1))
+    return tuple((x_shape[2 + a] + pads[2 * a] + pads[2 * a + 1]
+                  - dilation[a] * (w_shape[1 + a] - 1) - 1) // stride[a] + 1 for a in (0, 1))
 
 
 def _blocked(x, w, b, stride, pads, dilation, rows):
