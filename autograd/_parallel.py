@@ -153,6 +153,11 @@ def run_split(fn, n, parts):
         _threaded(fn, n, parts)
 
 
+def is_forced():
+    """Inside a ``forced`` block (tests)?"""
+    return _FORCED[0] is not None
+
+
 @contextlib.contextmanager
 def forced(parts):
     """Within the block every ``run`` uses ``parts`` slabs (1: the calling thread only),

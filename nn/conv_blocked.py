@@ -93,7 +93,7 @@ def _in_slabs(fn, n, nbytes, name):
     slabs are the threads; see ``_blas._split_matmul`` for why not OpenBLAS's own), and
     BLAS's thread count put back afterwards."""
     many = _par.threads()
-    if many <= 1:
+    if many <= 1 and not _par.is_forced():
         fn(slice(0, n))
         return
 

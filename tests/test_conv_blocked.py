@@ -154,3 +154,19 @@ def test_forced_path_is_the_one_recorded():
                          if isinstance(n, A.Context)]
     assert names(F.conv2d(x, w, padding=1, algorithm="blocked")) == ["Conv2dBlocked"]
     assert "Conv2dBlocked" not in names(F.conv2d(x, w, padding=1, algorithm="im2col"))
+
+
+@pytest.mark.parametrize("case", [CASES[2], CASES[3], CASES[6]])
+def test_threaded_slabs_give_the_one_thread_result_bit_for_bit(case):
+    """Blocks in slabs on autograd._parallel's threads: the weight and input gradients
+    are summed over the same fixed groups of rows whatever runs them."""
+    from autograd import _parallel
+    _, _, stride, pads, dilation = case
+    x, w, b, g = _data(case, np.float32, seed=4)
+    conv = lambda x, w, b: _blocked(x, w, b, stride, pads, dilation, 1)  # noqa: E731
+    with _parallel.forced(1):
+        one = _grads(conv, x, w, b, g)
+    with _parallel.forced(2):
+        two = _grads(conv, x, w, b, g)
+    for a, e in zip(two, one):
+        np.testing.assert_array_equal(a, e)
