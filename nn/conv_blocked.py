@@ -31,8 +31,17 @@ the padded input (C, Hp, Wp, N), a block's windows (C, kh, kw, rows, OW, N) (wit
 1 the copies run along OW·N contiguous elements), the output (O, OH, OW, N), returned as
 an NCHW view.
 
-Measured (LeNet conv2 fwd+bwd, float32, one thread, CPU time; GEMM-only bound 24.8 ms):
-plain path 31.3 ms (79% of the bound), this one see ``choose``.
+Measured (``benchmarks/bench_nn.py``, float32, fwd+bwd, one thread, CPU time): LeNet's
+conv2 (N64 C20 14x14 O50 K5 P2) 31.3 -> 25.5 ms (min), 79% -> 98% of the GEMM-only bound
+(the three GEMMs alone on prebuilt matrices, 25 ms), 0.84x PyTorch (was ~1.0x); at two
+threads 22.1 -> 16.7 ms (both paths' min of 9, wall clock, interleaved); the LeNet-5 step
+50.6 -> 42.8 ms, its peak memory 65 -> 23 MiB. Of the gain, the col2im in long runs
+(``_fold_rows``) is ~2 ms, the blocking itself (copies and GEMMs in cache) the rest: the
+blocks' GEMMs run at or below the bound's (7.3 vs 8.3 ms forward). Elsewhere it ties
+the plain path (3x3 layers on 7x7 to 14x14 outputs, 0.98-1.0x; wide outputs 0.9-1.1x,
+noisy), hence ``choose``. (Tried: blocks of 2 rows instead of 1: a tie, of 4 rows: 3-8% slower;
+dL/dx as a convolution of the padded dL/dy with the flipped kernel, an im2col of dL/dy
+instead of a col2im: 9.4 vs 9.9 ms but the col2im in long runs beat both at 8.7 ms.)
 """
 import numpy as np
 
