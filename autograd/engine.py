@@ -28,9 +28,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from . import grad_mode
-from .function import Context
-
-_FLOAT_META = ((), "float")  # what a raw Python number is (a Scalar's meta)
+from .function import _FLOAT_META, Context  # _FLOAT_META: what a raw Python number is
 _NUMBERS = (float, int)
 
 

@@ -51,6 +51,7 @@ _FREED_MESSAGE = (
 
 _OUTPUT = object()  # marks "this saved value is the op's own output" (for viz)
 _OUT, _CONST = -1, -2
+_FLOAT_META = ((), "float")  # the (shape, dtype) of a Scalar's value (a Python float)
 
 
 class Context:
@@ -106,12 +107,27 @@ class Context:
             return list(saved)  # the engine replays this formula on raw data
         unpack = self._unpack
         return [None if value is None else unpack(value, ref)
-                for value, ref in zip(saved, self._saved_refs)]
+                for value, ref in zip(saved, self._refs())]
 
     # What forward saved is remembered compactly (no extra objects per node): for
     # each saved value, the position of the input it is (>= 0), _OUT or _CONST. An
     # input is rebuilt from the edge to it: the leaf itself, or a Tensor whose
     # grad_fn is the input's node, which is all double backward needs.
+    def _refs(self):
+        """What each saved value is (see above). A Scalar node works it out only when
+        asked (an ordinary backward never asks): from its value record, which keeps the
+        raw inputs and output, and the saved floats themselves (kept there after backward)."""
+        refs = self._saved_refs
+        if refs is None:
+            rec = self._output_ref
+            saved = self._saved if self._saved is not None or rec is None else rec.saved
+            if saved is None:  # nothing saved
+                return ()
+            refs = tuple([_CONST if value is None else _which(value, rec.inputs, rec.output)
+                          for value in saved])
+            self._saved_refs = refs = _refs_cache.get(refs) or _shared(_refs_cache, refs)
+        return refs
+
     def _unpack(self, value, ref):
         if type(ref) is not int:  # a named constant input, kept so drawings can name it
             return ref
@@ -130,7 +146,7 @@ class Context:
             return []
         return [(v, _OUTPUT if r is _OUT else None if r is _CONST
                  else None if v is None else self._unpack(v, r))
-                for v, r in zip(self._saved, self._saved_refs)]
+                for v, r in zip(self._saved, self._refs())]
 
     def _finish_saving(self, args, raw, output_raw):
         """Classify what forward saved; guard saved arrays (see ``saved.py``)."""
@@ -140,14 +156,14 @@ class Context:
             if value is None:  # a place forward left empty (backward won't read it)
                 refs.append(_CONST)
                 continue
-            for i, r in enumerate(raw):  # which input is it? (by identity: equal floats
-                if r is value and isinstance(args[i], Variable):  # are not the same input)
-                    arg = args[i]  # a named constant is kept itself, so drawings can name it
-                    refs.append(arg if self.next_functions[i] is None and arg.name is not None
-                                else i)
-                    break
-            else:
-                refs.append(_OUT if value is output_raw else _CONST)
+            ref = _which(value, raw, output_raw)
+            if ref >= 0:
+                arg = args[ref]  # a named constant is kept itself, so drawings can name it
+                if not isinstance(arg, Variable):
+                    ref = _OUT if value is output_raw else _CONST
+                elif self.next_functions[ref] is None and arg.name is not None:
+                    ref = arg
+            refs.append(ref)
             if type(value) is np.ndarray:
                 rec = _saved_buffers.protect(value)
                 if rec is not None:
@@ -163,6 +179,8 @@ class Context:
         """Free what was saved (called after backward unless retain_graph=True)."""
         # _saved_refs stays (a shared tuple, no cost): with input_meta/output_meta it tells
         # a drawing what was saved (shape, dtype) after the values were freed.
+        if self._saved_refs is None and self._saved is not None:
+            self._output_ref.saved = self._saved  # a Scalar node not yet classified (_refs)
         self._saved = None
         self._released = True
         if self._saved_records is not None:
@@ -202,10 +220,13 @@ class _ValueRecord:
     Scalar graphs are for teaching, so each node keeps its numbers (a few floats)
     for ``draw_graph`` and ``explain_backward`` even after the intermediate Scalars
     are gone. The engine adds each backward's gradient (a float) into ``_grad``."""
-    __slots__ = ("_data", "inputs", "_grad")
+    __slots__ = ("_data", "inputs", "_grad", "output", "saved")
 
-    def __init__(self, data, inputs):
-        self._data, self.inputs, self._grad = data, inputs, None
+    def __init__(self, data, inputs, output):
+        # output: forward's raw result (``_data`` is it as a float); saved: what forward
+        # saved, once backward has freed it from the node (see Context._refs)
+        self._data, self.inputs, self._grad, self.output, self.saved = \
+            data, inputs, None, output, None
 
     @property
     def grad(self):
@@ -218,6 +239,32 @@ class _ValueRecord:
 # for the garbage collector to scan in big graphs. Bounded: cleared if it grows large.
 _meta_cache = {}
 _refs_cache = {}  # separate: (0, 1) == (False, True) in Python
+
+
+def _distinguish(raw, args):
+    """Give forward distinct objects for different inputs that hold the very same one
+    (``Scalar(2.0) * Scalar(2.0)`` from one literal, ``x * x.detach().requires_grad_()``):
+    what forward saved is told apart by identity (``_which``), and taking one input's
+    value for the other would silently connect double backward to the wrong input."""
+    if len(raw) == 2 and raw[0] is not raw[1]:
+        return
+    for j in range(1, len(raw)):
+        for i in range(j):
+            if raw[i] is raw[j] and args[i] is not args[j]:
+                value = raw[j]  # a view of the same memory, or an equal float
+                raw[j] = value.view() if type(value) is np.ndarray else value * 1.0
+                break
+
+
+def _which(value, raw, output_raw):
+    """Which input ``value`` is (its position), else _OUT (the output) or _CONST. By
+    identity: equal floats are not the same input."""
+    i = 0
+    for r in raw:
+        if r is value:
+            return i
+        i += 1
+    return _OUT if value is output_raw else _CONST
 
 
 def _shared(cache, key):
@@ -296,9 +343,11 @@ class Function:
         out_type = None
         for a in args:
             if isinstance(a, Variable):
-                raw.append(a._data)
+                data = a._data  # an array (Tensor) or a float (Scalar); (shape, dtype) inline
+                raw.append(data)
                 edge = a.grad_fn or (a if a._requires_grad else None)
-                metas.append(a._meta())
+                metas.append((data.shape, data.dtype) if type(data) is np.ndarray
+                             else _FLOAT_META)
                 if out_type is None:
                     out_type = a._result_type
             else:
@@ -307,6 +356,8 @@ class Function:
                 metas.append(None)
             nexts.append(edge)
             needs.append(edge is not None)
+        if len(raw) > 1:
+            _distinguish(raw, args)
         # Shared tuples: fewer long-lived objects for the garbage collector to scan.
         needs = tuple(needs)
         needs = _meta_cache.get(needs) or _shared(_meta_cache, needs)
@@ -319,7 +370,7 @@ class Function:
         ctx.needs_input_grad = needs
         metas = tuple(metas)
         ctx.input_meta = _meta_cache.get(metas) or _shared(_meta_cache, metas)
-        ctx._saved = ctx._saved_records = ctx._retain = ctx._output_ref = None
+        ctx._saved = ctx._saved_records = ctx._retain = ctx._output_ref = ctx._saved_refs = None
         ctx._released = False
         ctx.module = _module_stack[-1] if _module_stack else None
         ctx._seq = _next_seq()
@@ -336,10 +387,15 @@ class Function:
             raise RuntimeError(message) from None
         out = out_type._make(result, ctx)
         ctx._output_type = out_type
-        ctx.output_meta = out._meta()
+        data = out._data
+        ctx.output_meta = (data.shape, data.dtype) if type(data) is np.ndarray else _FLOAT_META
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
-            ctx._output_ref = _ValueRecord(out._data, tuple(raw))  # a tuple: one block, not two
-        if ctx._saved is not None:
+            ctx._output_ref = _ValueRecord(out._data, tuple(raw), result)  # tuple: 1 block, not 2
+            # A Scalar node saved floats (nothing to guard): what they are is worked out
+            # only if asked (Context._refs), unless a constant input may need its name.
+            if ctx._saved is not None and None in ctx.next_functions:
+                ctx._finish_saving(args, raw, result)
+        elif ctx._saved is not None:
             ctx._finish_saving(args, raw, result)
         if grad_mode._anomaly:
             from .anomaly import _creation_trace

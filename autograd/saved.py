@@ -49,16 +49,20 @@ def protect(arr):
     if not arr.flags.writeable:
         return None
     arr.setflags(write=False)  # (setflags: about half the time of flags.writeable = ...)
+    rec = _records[id(arr)] = _new_record(SavedBuffer)  # (no __init__ call: ~0.1 us less)
+    rec.array, rec.count, rec.overwritten = arr, 1, None
     if arr.base is None:  # owns its memory: found by its own id
-        rec = _records[id(arr)] = SavedBuffer(arr, arr)
+        rec.root = arr
         return rec
-    root = _root(arr)
-    rec = _records[id(arr)] = SavedBuffer(arr, root)
+    rec.root = root = _root(arr)
     group = _views.get(id(root))
     if group is None:
         _views[id(root)] = group = {}
     group[id(arr)] = rec
     return rec
+
+
+_new_record = object.__new__
 
 
 def release(rec):
@@ -67,13 +71,15 @@ def release(rec):
     if rec.count > 0 or rec.overwritten is not None:
         return
     arr = rec.array
-    if rec.root is arr:  # owns its memory (the common case): inline _forget
-        _records.pop(id(arr), None)
+    if rec.root is arr:  # owns its memory (the common case): inline _forget; an array
+        del _records[id(arr)]  # that owns its memory can always be made writeable again
+        arr.setflags(write=True)
     else:
         _forget(rec)
-    if not _make_writeable(arr):
-        _pending.append(arr)  # a view whose base is still saved elsewhere
-    elif _pending:
+        if not _make_writeable(arr):
+            _pending.append(arr)  # a view whose base is still saved elsewhere
+            return
+    if _pending:
         _retry_pending()
 
 
@@ -98,10 +104,11 @@ class Guard(list):
             release(rec)
 
     def __del__(self):
-        try:
-            self.release()
-        except Exception:  # interpreter shutdown
-            pass
+        if self:  # (empty once released after backward)
+            try:
+                self.release()
+            except Exception:  # interpreter shutdown
+                pass
 
 
 def _forget(rec):

@@ -14,9 +14,10 @@ import operator
 
 from . import grad_mode
 from . import ops as O
+from .function import _FLOAT_META
 from .variable import Variable
 
-_SCALAR_META = ((), "float")
+_SCALAR_META = _FLOAT_META  # ((), "float"), the same object as the nodes record
 _GRAD_SLOT = Variable.grad  # the slot that Scalar.grad (a property) stores into
 
 

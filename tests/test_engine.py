@@ -645,3 +645,16 @@ def test_100000_deep_chain_with_default_recursion_limit():
         z = z + 1.0
     del z
     gc.collect()
+
+
+def test_double_backward_tells_apart_inputs_sharing_one_array():
+    """Two leaves holding the very same array (detach shares memory, as in torch): what Mul
+    saved must stay connected to the right input for second derivatives."""
+    x = A.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x.detach().requires_grad_()
+    assert y._data is x._data
+    (gx,) = A.grad((x * y).sum(), x, create_graph=True)  # = y
+    dx, dy = A.grad(gx.sum(), (x, y), allow_unused=True)
+    assert dx is None
+    np.testing.assert_array_equal(dy._data, np.ones(3))
+    assert x._data.flags.writeable  # nothing stays guarded

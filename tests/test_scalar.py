@@ -108,6 +108,38 @@ def test_scalar_create_graph_second_derivative():
     assert x.grad._data == pytest.approx(6 * 0.7)
 
 
+@pytest.mark.parametrize("f, d2", [
+    (lambda x: x.exp(), lambda v: math.exp(v)),                      # saves its output
+    (lambda x: x.tanh(), lambda v: -2 * math.tanh(v) * (1 - math.tanh(v) ** 2)),
+    (lambda x: x.sigmoid(), lambda v: (lambda s: s * (1 - s) * (1 - 2 * s))(1 / (1 + math.exp(-v)))),
+    (lambda x: x * x, lambda v: 2.0),                                 # saves the same input twice
+    (lambda x: x.log() * x, lambda v: 1 / v),
+])
+def test_scalar_second_derivative_through_lazily_classified_saved_values(f, d2):
+    """A Scalar node works out what its saved floats are (input, output, constant) only
+    when asked: create_graph must still connect a saved output to its node."""
+    x = Scalar(0.7)
+    (g,) = A.grad(f(x), x, create_graph=True)
+    (h,) = A.grad(g, x)
+    assert h._data == pytest.approx(d2(0.7))
+
+
+def test_scalar_saved_values_equal_but_distinct_inputs_stay_distinct():
+    a, b = Scalar(2.0), Scalar(2.0)  # equal values, different inputs
+    (ga, gb) = A.grad(a * b, (a, b), create_graph=True)
+    dga_da, dga_db = A.grad(ga, (a, b), allow_unused=True)
+    assert dga_db._data == pytest.approx(1.0) and dga_da is None
+
+
+def test_scalar_graph_drawn_after_backward_describes_what_was_saved():
+    x, w = Scalar(0.5, name="x"), Scalar(-1.5, name="w")
+    y = (x * w).exp()
+    y.backward()
+    src = autograd.draw_graph(y, show_saved=True).source
+    freed = [line for line in src.splitlines() if "saved (freed)" in line]
+    assert len(freed) == 3  # Mul's x and w, Exp's output
+
+
 def test_deep_scalar_chain():
     x = Scalar(1.0)
     y = x

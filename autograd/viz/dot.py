@@ -338,7 +338,7 @@ class _Drawer:
 
     def freed_saved(self, ctx, consumer):
         """What backward used and freed, from the node's metadata: shape, dtype, bytes."""
-        for k, ref in enumerate(getattr(ctx, "_saved_refs", None) or ()):
+        for k, ref in enumerate(ctx._refs()):
             meta = _freed_meta(ctx, ref)
             if meta is None:
                 continue
