@@ -172,7 +172,7 @@ class Conv2dBlocked(Function):
                 np.matmul(w2, cols, out=ob)
                 if b2 is not None:
                     ob += b2
-        _in_slabs(slab, len(blocks), ckk * oh * ow * n * x.itemsize, "conv_blocked")
+        _in_slabs(slab, len(blocks), ckk * oh * ow * n * x.itemsize, "conv_blocked_y")
         return out.reshape(o, oh, ow, n).transpose(3, 0, 1, 2)
 
     @staticmethod
@@ -305,7 +305,7 @@ class ConvInputGrad(Function):
                     sums[k] = np.zeros((c, plane), dtype)
                 fold(sums[k], weight, grows, blocks[groups[k][0]:groups[k][1]], (n, wp, ow),
                      stride, dilation)
-        _in_slabs(slab, len(groups), ckk * oh * ow * n * g.itemsize, "conv_blocked")
+        _in_slabs(slab, len(groups), ckk * oh * ow * n * g.itemsize, "conv_blocked_dx")
         gp = sums[0]
         for k in range(1, len(groups)):
             lo = blocks[groups[k][0]][0] * stride[0] * run   # the group's first padded row
@@ -368,7 +368,7 @@ class ConvWeightGrad(Function):
                     else:
                         np.matmul(cols, grows(s, e).T, out=part)
                         sums[k] += part
-        _in_slabs(slab, len(groups), ckk * oh * ow * n * x.itemsize, "conv_blocked")
+        _in_slabs(slab, len(groups), ckk * oh * ow * n * x.itemsize, "conv_blocked_dw")
         dwt = sums[0]
         for more in sums[1:]:
             dwt += more
