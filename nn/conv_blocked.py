@@ -31,16 +31,18 @@ the padded input (C, Hp, Wp, N), a block's windows (C, kh, kw, rows, OW, N) (wit
 1 the copies run along OW·N contiguous elements), the output (O, OH, OW, N), returned as
 an NCHW view.
 
-Measured (``benchmarks/bench_nn.py``, float32, fwd+bwd, one thread, CPU time): LeNet's
-conv2 (N64 C20 14x14 O50 K5 P2) 31.3 -> 25.5 ms (min), 79% -> 98% of the GEMM-only bound
-(the three GEMMs alone on prebuilt matrices, 25 ms), 0.84x PyTorch (was ~1.0x); at two
-threads 22.1 -> 16.7 ms (both paths' min of 9, wall clock, interleaved); the LeNet-5 step
-50.6 -> 42.8 ms, its peak memory 65 -> 23 MiB. Of the gain, the col2im in long runs
-(``_fold_rows``) is ~2 ms, the blocking itself (copies and GEMMs in cache) the rest: the
+Measured (``benchmarks/bench_nn.py``, float32, fwd+bwd, one thread, CPU time, the code
+before and after in the same session): LeNet's conv2 (N64 C20 14x14 O50 K5 P2) 31-35 ->
+25.5-26.2 ms (min), 73-79% -> 98% of the GEMM-only bound (the three GEMMs alone on
+prebuilt matrices, 25-26 ms), 0.82-0.84x PyTorch (was 1.0-1.08x); at two threads 22.1 ->
+16.7 ms (both paths' min of 9, wall clock, interleaved); the LeNet-5 step 50.8 -> 42.9 ms
+(0.93x -> 0.81x PyTorch), its peak memory 65 -> 23 MiB. Of the gain, the col2im in long runs
+(``_fold_rows``) is 1.6-2 ms (A/B against ``_fold_blocks``, one row per block: 28.5-28.9
+-> 26.9-27.1 ms min, 2 x 25 interleaved calls), the blocking itself (copies and GEMMs in cache) the rest: the
 blocks' GEMMs run at or below the bound's (7.3 vs 8.3 ms forward). Elsewhere it ties
 the plain path (3x3 layers on 7x7 to 14x14 outputs, 0.98-1.0x; wide outputs 0.9-1.1x,
-noisy), hence ``choose``. (Tried: blocks of 2 rows instead of 1: a tie, of 4 rows: 3-8% slower;
-dL/dx as a convolution of the padded dL/dy with the flipped kernel, an im2col of dL/dy
+noisy), hence ``choose``. (Tried: blocks of 2 rows instead of 1: a tie, of 4 rows: 3-8%
+slower; dL/dx as a convolution of the padded dL/dy with the flipped kernel, an im2col of dL/dy
 instead of a col2im: 9.4 vs 9.9 ms but the col2im in long runs beat both at 8.7 ms.)
 """
 import numpy as np
@@ -51,7 +53,8 @@ from autograd.function import Function
 from autograd.ops import spatial as S
 from nn import winograd as _winograd
 
-BLOCK_BYTES = 1 << 21   # target size of one block's window matrix (L2 is 1 MB here)
+BLOCK_BYTES = 1 << 21   # target size of a block's window matrix: one output row of LeNet's
+# conv2 (1.8 MB; L2 is 1 MB here, L3 32 MB); blocks of 2 rows tie, of 4 rows are slower
 _ORDER = (1, 2, 3, 0)   # batch-last memory order of NCHW arrays: (C, H, W, N)
 
 
@@ -64,7 +67,8 @@ def rows_per_block(x_shape, w_shape, grid, itemsize):
 def choose(x_shape, w_shape, stride, groups, grid, itemsize):
     """True to run the blocked path: ungrouped, stride 1 along the width (long contiguous
     runs in the batch-last copies), narrow outputs (OW < 16) and a batch of at least 8,
-    where the whole window matrix would not fit in the caches' share it gets (> 4 MB)."""
+    and a whole window matrix past the caches' share it would get (> 8 MB); elsewhere the
+    plain path was as fast (see the module docstring)."""
     ckk = x_shape[1] * w_shape[2] * w_shape[3]
     big = ckk * x_shape[0] * grid[0] * grid[1] * itemsize > 4 * BLOCK_BYTES
     return (groups == 1 and stride[1] == 1 and grid[1] < 16 and x_shape[0] >= 8 and big
