@@ -35,15 +35,16 @@ Measured (``benchmarks/bench_nn.py``, float32, fwd+bwd, one thread, CPU time, th
 before and after in the same session): LeNet's conv2 (N64 C20 14x14 O50 K5 P2) 31-35 ->
 25.5-26.2 ms (min), 73-79% -> 98% of the GEMM-only bound (the three GEMMs alone on
 prebuilt matrices, 25-26 ms), 0.82-0.84x PyTorch (was 1.0-1.08x); at two threads 22.1 ->
-16.7 ms (both paths' min of 9, wall clock, interleaved); the LeNet-5 step 50.8 -> 42.9 ms
-(0.93x -> 0.81x PyTorch), its peak memory 65 -> 23 MiB. Of the gain, the col2im in long runs
-(``_fold_rows``) is 1.6-2 ms (A/B against ``_fold_blocks``, one row per block: 28.5-28.9
--> 26.9-27.1 ms min, 2 x 25 interleaved calls), the blocking itself (copies and GEMMs in cache) the rest: the
-blocks' GEMMs run at or below the bound's (7.3 vs 8.3 ms forward). Elsewhere it ties
-the plain path (3x3 layers on 7x7 to 14x14 outputs, 0.98-1.0x; wide outputs 0.9-1.1x,
-noisy), hence ``choose``. (Tried: blocks of 2 rows instead of 1: a tie, of 4 rows: 3-8%
-slower; dL/dx as a convolution of the padded dL/dy with the flipped kernel, an im2col of dL/dy
-instead of a col2im: 9.4 vs 9.9 ms but the col2im in long runs beat both at 8.7 ms.)
+16.7 ms (both paths' min of 9, wall clock, interleaved); the LeNet-5 step 50.8 -> 42.9
+ms (0.93x -> 0.81x PyTorch), its peak memory 65 -> 23 MiB. Of the gain, the col2im in
+long runs (``_fold_rows``) is 1.6-2 ms (A/B against ``_fold_blocks``, one row per block:
+28.5-28.9 -> 26.9-27.1 ms min, 2 x 25 interleaved calls), the blocking itself (copies
+and GEMMs in cache) the rest: the blocks' GEMMs run at or below the bound's (7.3 vs 8.3
+ms forward). Elsewhere it ties the plain path (3x3 layers on 7x7 to 14x14 outputs,
+0.98-1.0x; wide outputs 0.9-1.1x, noisy), hence ``choose``. (Tried: blocks of 2 rows
+instead of 1: a tie, of 4 rows: 3-8% slower; dL/dx as a convolution of the padded dL/dy
+with the flipped kernel, an im2col of dL/dy instead of a col2im: 9.4 vs 9.9 ms, but the
+col2im in long runs beat both at 8.7 ms.)
 """
 import numpy as np
 
