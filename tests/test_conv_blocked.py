@@ -156,7 +156,7 @@ def test_forced_path_is_the_one_recorded():
     assert "Conv2dBlocked" not in names(F.conv2d(x, w, padding=1, algorithm="im2col"))
 
 
-@pytest.mark.parametrize("case", [CASES[2], CASES[3], CASES[6]])
+@pytest.mark.parametrize("case", [CASES[2], CASES[3], CASES[4], CASES[6]])
 def test_threaded_slabs_give_the_one_thread_result_bit_for_bit(case):
     """Blocks in slabs on autograd._parallel's threads: the weight and input gradients
     are summed over the same fixed groups of rows whatever runs them."""
