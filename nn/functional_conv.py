@@ -3,8 +3,7 @@
 Convolution is im2col + one GEMM (see ``nn.functional``'s docstring for the math), with
 Winograd F(4x4, 3x3) for 3x3 layers (``nn/winograd.py``) and the im2col done a block of
 output rows at a time, in cache, for layers with narrow outputs (``nn/conv_blocked.py``);
-pooling reduces the
-windows of ``autograd/ops/spatial.py`` without materialising them.
+pooling reduces the windows of ``autograd/ops/spatial.py`` without materialising them.
 """
 import numbers
 import warnings
