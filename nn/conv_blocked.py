@@ -219,8 +219,8 @@ def _fold_block(gp, dcols, s, stride, dilation):
 
 def _fold_rows(gp, weight, grows, blocks, shape, stride, dilation):
     """col2im of Wᵀ @ g for the output rows of ``blocks`` (one row each), added into gp
-    (C, Hp·Wp·N + slack), the padded dx (batch last) with each channel's plane flat;
-    stride 1 along the width and no dilation along the height.
+    (C, rows·Wp·N + slack): padded rows of dx (batch last, each channel's rows flat) from
+    the first one the blocks touch; stride 1 along the width, no dilation along the height.
 
     A row's dcols is written with its rows in (c, j, i) order (weight columns permuted)
     and each row padded with zeros to the padded width Wp·N. Then the kh rows of one
@@ -238,7 +238,7 @@ def _fold_rows(gp, weight, grows, blocks, shape, stride, dilation):
     d3 = dcols.reshape(c, kw, kh * run)
     for s, _ in blocks:
         np.matmul(wt, grows(s, s + 1), out=dcols[:, :ow * n])
-        top = s * sh * run
+        top = (s - blocks[0][0]) * sh * run
         for j in range(kw):
             gp[:, top + j * dw * n:top + j * dw * n + kh * run] += d3[:, j]
 
@@ -248,14 +248,15 @@ def _fold_blocks(gp, weight, grows, blocks, shape, stride, dilation):
     for any stride and dilation: one GEMM per block, then ``_fold_block``."""
     o, c, kh, kw = weight.shape
     n, wp, ow = shape
-    g4 = gp[:, :gp.shape[1] // (wp * n) * wp * n].reshape(c, -1, wp, n)
+    g4 = gp[:, :gp.shape[1] // (wp * n) * wp * n].reshape(c, -1, wp, n)   # (slack unused)
     wt = weight.reshape(o, c * kh * kw).T
     rows = max(e - s for s, e in blocks)
     block = _block_buffer(c * kh * kw, rows, ow, n, gp.dtype)
     for s, e in blocks:
         dcols = block(e - s)
         np.matmul(wt, grows(s, e), out=dcols)
-        _fold_block(g4, dcols.reshape(c, kh, kw, e - s, ow, n), s, stride, dilation)
+        _fold_block(g4, dcols.reshape(c, kh, kw, e - s, ow, n), s - blocks[0][0], stride,
+                    dilation)
 
 
 class ConvInputGrad(Function):
@@ -291,23 +292,29 @@ class ConvInputGrad(Function):
         fold = _fold_rows if flat else _fold_blocks
         blocks = [(s, s + 1) for s in range(oh)] if flat else _blocks(oh, rows)
         run = wp * n
-        plane = hp * run + ((kw - 1) * dilation[1] * n if flat else 0)
-        # each group of blocks adds into its own padded dx (the first into the result),
-        # since neighbouring rows' windows overlap; the others are summed in at the end
+        slack = (kw - 1) * dilation[1] * n if flat else 0
+        # Each group of blocks adds into its own padded rows of dx (neighbouring rows'
+        # windows overlap): the first group into the result, the others into buffers of
+        # the rows they touch, summed in at the end.
         groups = _groups(len(blocks))
-        sums = [np.zeros((c, plane), dtype)] + [None] * (len(groups) - 1)
+        spans = []   # per group: its blocks, and the padded rows they touch
+        for a, b in groups:
+            lo = blocks[a][0] * stride[0]
+            hi = min(hp, (blocks[b - 1][1] - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
+            spans.append((blocks[a:b], lo, hi))
+        sums = [np.zeros((c, hp * run + slack), dtype)] + [None] * (len(groups) - 1)
 
         def slab(sl):
             for k in range(sl.start, sl.stop):
+                part, lo, hi = spans[k]
                 if sums[k] is None:
-                    sums[k] = np.zeros((c, plane), dtype)
-                fold(sums[k], weight, grows, blocks[groups[k][0]:groups[k][1]], (n, wp, ow),
-                     stride, dilation)
+                    sums[k] = np.zeros((c, (hi - lo) * run + slack), dtype)
+                fold(sums[k], weight, grows, part, (n, wp, ow), stride, dilation)
         _in_slabs(slab, len(groups), ckk * oh * ow * n * g.itemsize, "conv_blocked_dx")
         gp = sums[0]
         for k in range(1, len(groups)):
-            lo = blocks[groups[k][0]][0] * stride[0] * run   # the group's first padded row
-            gp[:, lo:] += sums[k][:, lo:]
+            _, lo, hi = spans[k]
+            gp[:, lo * run:hi * run] += sums[k][:, :(hi - lo) * run]
         dx = S._alloc((n, c, h, w), _ORDER, dtype)
         dx.transpose(_ORDER)[...] = gp[:, :hp * run].reshape(c, hp, wp, n)[:, t:t + h, l:l + w]
         return dx

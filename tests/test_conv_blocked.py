@@ -170,3 +170,17 @@ def test_threaded_slabs_give_the_one_thread_result_bit_for_bit(case):
         two = _grads(conv, x, w, b, g)
     for a, e in zip(two, one):
         np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("case", [CASES[2], CASES[3], CASES[5], CASES[7]])
+def test_many_groups_as_on_a_machine_with_more_cores(case, monkeypatch):
+    """With more configured threads the rows are cut into more groups, each adding into a
+    buffer of the padded rows it touches: the same values."""
+    monkeypatch.setattr(B._blas, "max_threads", lambda: 5)
+    _, _, stride, pads, dilation = case
+    x, w, b, g = _data(case, np.float64, seed=5)
+    got = _grads(lambda x, w, b: _blocked(x, w, b, stride, pads, dilation, 1), x, w, b, g)
+    want = _grads(lambda x, w, b: _plain(x, w, b, stride, pads, dilation), x, w, b, g)
+    assert len(B._groups(5)) == 5
+    for a, e in zip(got, want):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12 * np.abs(e).max())
