@@ -74,11 +74,12 @@ def test_blocked_matches_plain_path(case, rows, dtype, tol):
         np.testing.assert_allclose(a, e, rtol=tol, atol=tol * np.abs(e).max())
 
 
-@pytest.mark.parametrize("case", CASES[:6])
-def test_blocked_matches_torch(case):
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_blocked_matches_torch(case, dtype, tol):
     torch = pytest.importorskip("torch")
     _, _, stride, pads, dilation = case
-    x, w, b, g = _data(case, np.float32, seed=1)
+    x, w, b, g = _data(case, dtype, seed=1)
     got = _grads(lambda x, w, b: _blocked(x, w, b, stride, pads, dilation, 2), x, w, b, g)
     tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
     xp = torch.nn.functional.pad(tx, (pads[2], pads[3], pads[0], pads[1]))
@@ -86,7 +87,7 @@ def test_blocked_matches_torch(case):
     out.backward(torch.tensor(g))
     for a, e in zip(got, (out, tx.grad, tw.grad, tb.grad)):
         e = e.detach().numpy()
-        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol * np.abs(e).max())
 
 
 def test_through_conv2d_batch1_noncontiguous_no_bias_and_partial_gradients():
