@@ -185,3 +185,22 @@ def test_many_groups_as_on_a_machine_with_more_cores(case, monkeypatch):
     assert len(B._groups(5)) == 5
     for a, e in zip(got, want):
         np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12 * np.abs(e).max())
+
+
+def test_lenet_conv2_layer_runs_blocked_and_matches_the_plain_path():
+    import nn
+    A.manual_seed(0)
+    layer = nn.Conv2d(20, 50, 5, padding=2)
+    x = Tensor(np.random.default_rng(6).standard_normal((32, 20, 14, 14)).astype(np.float32))
+    out = layer(x)
+    assert out.grad_fn.name == "Conv2dBlocked"
+    out.sum().backward()
+    grads = [p.grad._data.copy() for p in layer.parameters()]
+    layer.zero_grad()
+    with F.conv_algorithm("im2col"):
+        plain = layer(x)
+    assert plain.grad_fn.name != "Conv2dBlocked"
+    plain.sum().backward()
+    np.testing.assert_allclose(out._data, plain._data, rtol=1e-5, atol=1e-5)
+    for a, p in zip(grads, layer.parameters()):
+        np.testing.assert_allclose(a, p.grad._data, rtol=1e-4, atol=1e-4 * np.abs(a).max())
