@@ -223,10 +223,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             g = grads.pop(node)
             if node._hooks or node._retain is not None or wanted is not None:
                 g = _arrive_at_node(node, g, wanted, create_graph, handed_out, raw)
-            record = node._output_ref  # a Scalar graph keeps each node's gradient for viz
-            if record is not None:
+            if node._value_inputs is not None:  # a Scalar graph keeps each node's gradient
                 value = g if raw else g._data
-                record._grad = value if record._grad is None else record._grad + value
+                prev = node._value_grad
+                node._value_grad = value if prev is None else prev + value
 
             fn = node.fn
             if raw and not fn.raw_backward:  # a formula written for Tensors: wrap, unwrap

@@ -21,7 +21,7 @@ class Variable:
 
     # Subclasses set this to the class that op results are wrapped in (Parameter -> Tensor).
     _result_type = None
-    # Scalar sets this: its graph nodes keep their values and gradients (see _ValueRecord).
+    # Scalar sets this: its graph nodes keep their values and gradients (see Context).
     _keeps_values = False
 
     # -------------------------------------------------------------- graph state

@@ -3,7 +3,7 @@
 gradient, saved values, constant inputs). Nothing here changes the graph."""
 from collections import deque
 
-from ..function import _OUTPUT, Context
+from ..function import _OUTPUT, Context, _ValueRecord
 from ..variable import Variable
 
 def _roots_list(root):
@@ -50,8 +50,7 @@ def _is_parameter(v):
 
 def _node_record(ctx):
     """A Scalar node's value record (value, raw inputs, gradient), or None."""
-    rec = ctx._output_ref
-    return rec if rec is not None and hasattr(rec, "inputs") else None
+    return _ValueRecord.of(ctx)
 
 
 def _node_grad(ctx):
