@@ -231,3 +231,79 @@ def _split_matmul(a, b, out, parts):
         size = m
     _parallel.run_split(slab, size, parts)
     return out
+
+
+# ---------------------------------------------------------------------- axpy
+def axpy(alpha, x, y):
+    """``y += alpha * x`` in place, in one pass over memory, with BLAS's ``?axpy`` on one
+    thread; returns True, or False (nothing done) where it does not apply: not float32 or
+    float64 arrays of one dtype and shape, both C-contiguous, ``y`` writeable and not
+    sharing memory with ``x``, or no BLAS reachable (the caller then writes ``y`` with
+    NumPy). The ctypes call costs ~3 µs, so on small arrays it is no faster than NumPy,
+    but it is used on every size so that the rounding does not depend on the size.
+
+    Why. NumPy has no fused multiply-add, so ``y -= lr * x`` is two passes (the product
+    into a temporary, then the subtraction) and the SGD update of a large layer writes
+    and reads a temporary as big as the layer. ``?axpy`` reads x and y once and writes y
+    once, and it is a fused multiply-add per element, ``fma(x, alpha, y)``: exactly
+    PyTorch's ``p.add_(grad, alpha=-lr)`` (bitwise equal on float32, where the two NumPy
+    passes round twice and differ in ~2% of the elements by an ulp). MLP 784-512-256-10,
+    one thread, inside the training step (12 interleaved rounds): SGD update 0.34 ->
+    0.20 ms, the whole step 4.37 -> 4.21 ms (paired ratio 0.96). One thread always: OpenBLAS threads ``?axpy`` above 10,000 elements
+    and on this busy 2-core machine the hand-off made the update 14 ms (median).
+
+    The routine comes from the library NumPy loaded (found by threadpoolctl), through
+    ``ctypes``; only ILP64 builds whose symbols say so (``scipy_cblas_saxpy64_``, NumPy's
+    own wheels, and ``cblas_saxpy64_``) are used, so that the integer arguments are
+    certain to be 64-bit."""
+    fn = axpy_routine(x, y)
+    if fn is None:
+        return False
+    ctl = _STATE["ctl"]
+    many = ctl.get_num_threads()
+    if many > 1:
+        ctl.set_num_threads(1)
+    try:
+        fn(y.size, float(alpha), x.ctypes.data, 1, y.ctypes.data, 1)
+    finally:
+        if many > 1:
+            ctl.set_num_threads(many)
+    return True
+
+
+def axpy_routine(x, y):
+    """The BLAS routine ``axpy(alpha, x, y)`` would use, or None where it does not apply."""
+    fns = _STATE.get("axpy")
+    if fns is None:
+        fns = _STATE["axpy"] = _find_axpy()
+    fn = fns.get(y.dtype) if type(y) is np.ndarray and type(x) is np.ndarray else None
+    if (fn is None or x.dtype != y.dtype or x.shape != y.shape
+            or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)
+            or np.may_share_memory(x, y)):
+        return None
+    return fn
+
+
+def _find_axpy():
+    """{dtype: ctypes function} for NumPy's BLAS ``?axpy`` (empty when not found)."""
+    import ctypes
+    ctl = _controller()
+    path = getattr(ctl, "filepath", None)
+    if ctl is None or not path:
+        return {}
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return {}
+    found = {}
+    for dtype, letter, scalar in ((np.dtype(np.float32), "s", ctypes.c_float),
+                                  (np.dtype(np.float64), "d", ctypes.c_double)):
+        for name in (f"scipy_cblas_{letter}axpy64_", f"cblas_{letter}axpy64_"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = None
+                fn.argtypes = [ctypes.c_int64, scalar, ctypes.c_void_p, ctypes.c_int64,
+                               ctypes.c_void_p, ctypes.c_int64]
+                found[dtype] = fn
+                break
+    return found

@@ -28,7 +28,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from autograd import Tensor, no_grad, enable_grad
+from autograd import Tensor, no_grad, enable_grad, _blas
 from autograd.saved import prepare_write
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LRScheduler", "StepLR", "CosineAnnealingLR",
@@ -79,6 +79,17 @@ def _grad_array(p):
 def _subtract_(p, delta):
     """``p -= delta`` in place (bumps its version)."""
     p.sub_(delta)
+
+
+def _add_scaled_(p, d, alpha):
+    """``p += alpha * d`` as one in-place write of ``p`` (its version moves, like
+    ``_subtract_``) in a single fused pass, ``_blas.axpy`` (PyTorch's rounding of
+    ``p.add_(d, alpha=alpha)``; SGD update of the MLP 784-512-256-10 0.34 -> 0.20 ms);
+    False, with ``p`` untouched, where that does not apply (small, non-contiguous, ...)."""
+    if _blas.axpy_routine(d, p._data) is None:
+        return False
+    p._write("optimizer.step()", lambda data: _blas.axpy(alpha, d, data))
+    return True
 
 
 def _scale_(p, factor):
@@ -376,6 +387,8 @@ class SGD(Optimizer):
                         else:
                             d, owned = buf, False
 
+                    if _add_scaled_(p, d, -lr):
+                        continue
                     if owned:
                         d *= lr
                     else:
