@@ -85,7 +85,7 @@ def _add_scaled_(p, d, alpha):
     """``p += alpha * d`` as one in-place write of ``p`` (its version moves, like
     ``_subtract_``) in a single fused pass, ``_blas.axpy`` (PyTorch's rounding of
     ``p.add_(d, alpha=alpha)``; SGD update of the MLP 784-512-256-10 0.34 -> 0.20 ms);
-    False, with ``p`` untouched, where that does not apply (small, non-contiguous, ...)."""
+    False, with ``p`` untouched, where that does not apply (non-contiguous, overlapping, ...)."""
     if _blas.axpy_routine(d, p._data) is None:
         return False
     p._write("optimizer.step()", lambda data: _blas.axpy(alpha, d, data))
