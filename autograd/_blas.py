@@ -33,6 +33,11 @@ import numpy as np
 
 ADAPTIVE = True               # False: every product on BLAS's configured thread count
 SMALL_GEMM_FLOPS = 4e6        # below this a product always runs on one thread
+# OpenBLAS itself runs a GEMM on one thread while m·n·k < 2 · 65536 · 4 (interface/gemm.c:
+# SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD, the thread count truncated to 1), so
+# products smaller than that skip the thread switch: ~3.5 µs of 5 per small product
+# at 2 threads (an MLP step has 4-5 of them: (128, 10) @ (10, 256) and the like).
+_ONE_THREAD_FLOPS = 2.0 * 2 * 65536 * 4
 _EXPLORE_MIN, _EXPLORE_MAX = 0.05, 1.0  # seconds between tries of the other setting
 _TRY_COST_FACTOR = 50
 _TRY_CALLS = 3  # calls per try of the other setting (the best one counts)
@@ -53,6 +58,7 @@ def _controller():
             ctl = None
         _STATE["ctl"] = ctl
         _STATE["max"] = ctl.num_threads if ctl is not None else None
+        _STATE["openblas"] = getattr(ctl, "internal_api", None) == "openblas"
     return _STATE["ctl"]
 
 
@@ -112,6 +118,8 @@ def matmul(a, b, out=None):
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     flops = _flops(a, b)
     if flops < SMALL_GEMM_FLOPS:
+        if flops < _ONE_THREAD_FLOPS and _STATE["openblas"]:  # one thread already
+            return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
         return _timed(a, b, out, 1, many)[0]
     st, arm = choose(_CLASSES, int(math.log2(flops)))
     result, dt = _timed(a, b, out, 1 if arm == 0 else many, many)
