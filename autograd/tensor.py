@@ -120,6 +120,16 @@ class Tensor(Variable, InPlaceMethods, ShapeMethods, TensorOps):
     def _wrap(self, other):
         return other if isinstance(other, Tensor) else Tensor._make(self._coerce(other), None)
 
+    def _operand(self, other):
+        """``other`` as the second operand of ``+ - * / **``: a Python number goes to the op
+        as its cached 0-d array itself (``Function.apply`` takes raw constants), without a
+        Tensor made only to be unwrapped again; anything else as ``_wrap`` gives it."""
+        if type(other) is float or type(other) is int:
+            const = _constants.get((other, type(other), self._data.dtype))
+            if const is not None:
+                return const
+        return self._wrap(other)
+
     # ------------------------------------------------------------------ properties
     @property
     def data(self):

@@ -45,6 +45,9 @@ class Variable:
     def _check_can_require_grad(self):
         pass
 
+    def _operand(self, other):
+        return self._wrap(other)
+
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
         return self
@@ -87,15 +90,15 @@ class Variable:
 
     # -------------------------------------------------------------- arithmetic
     # Shared by Tensor and Scalar: the same Function classes run on arrays and floats.
-    # ``_wrap`` turns a Python number (or array) into a constant of the right kind.
-    def __add__(self, other): return O.Add.apply(self, self._wrap(other))
-    def __radd__(self, other): return O.Add.apply(self._wrap(other), self)
-    def __sub__(self, other): return O.Sub.apply(self, self._wrap(other))
-    def __rsub__(self, other): return O.Sub.apply(self._wrap(other), self)
-    def __mul__(self, other): return O.Mul.apply(self, self._wrap(other))
-    def __rmul__(self, other): return O.Mul.apply(self._wrap(other), self)
-    def __truediv__(self, other): return O.Div.apply(self, self._wrap(other))
-    def __rtruediv__(self, other): return O.Div.apply(self._wrap(other), self)
+    # ``_operand`` turns a Python number (or array) into a constant operand of the op.
+    def __add__(self, other): return O.Add.apply(self, self._operand(other))
+    def __radd__(self, other): return O.Add.apply(self._operand(other), self)
+    def __sub__(self, other): return O.Sub.apply(self, self._operand(other))
+    def __rsub__(self, other): return O.Sub.apply(self._operand(other), self)
+    def __mul__(self, other): return O.Mul.apply(self, self._operand(other))
+    def __rmul__(self, other): return O.Mul.apply(self._operand(other), self)
+    def __truediv__(self, other): return O.Div.apply(self, self._operand(other))
+    def __rtruediv__(self, other): return O.Div.apply(self._operand(other), self)
     def __neg__(self): return O.Neg.apply(self)
     def __pos__(self): return self
     def __abs__(self): return O.Abs.apply(self)
@@ -103,9 +106,9 @@ class Variable:
     def __pow__(self, other):
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
             return O.PowScalar.apply(self, exponent=other)
-        return O.Pow.apply(self, self._wrap(other))
+        return O.Pow.apply(self, self._operand(other))
 
-    def __rpow__(self, other): return O.Pow.apply(self._wrap(other), self)
+    def __rpow__(self, other): return O.Pow.apply(self._operand(other), self)
 
     def exp(self): return O.Exp.apply(self)
     def log(self): return O.Log.apply(self)
