@@ -242,7 +242,7 @@ def _split_matmul(a, b, out, parts):
 
 
 # ---------------------------------------------------------------------- axpy
-def axpy(alpha, x, y):
+def axpy(alpha, x, y, routine=None):
     """``y += alpha * x`` in place, in one pass over memory, with BLAS's ``?axpy`` on one
     thread; returns True, or False (nothing done) where it does not apply: not float32 or
     float64 arrays of one dtype and shape, both C-contiguous, ``y`` writeable and not
@@ -263,8 +263,9 @@ def axpy(alpha, x, y):
     The routine comes from the library NumPy loaded (found by threadpoolctl), through
     ``ctypes``; only ILP64 builds whose symbols say so (``scipy_cblas_saxpy64_``, NumPy's
     own wheels, and ``cblas_saxpy64_``) are used, so that the integer arguments are
-    certain to be 64-bit."""
-    fn = axpy_routine(x, y)
+    certain to be 64-bit. ``routine``: what ``axpy_routine(x, y)`` returned, if the caller
+    has asked already."""
+    fn = routine or axpy_routine(x, y)
     if fn is None:
         return False
     ctl = _STATE["ctl"]

@@ -500,7 +500,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if (x.ndim == 2 and weight is None and not label_smoothing and t_raw.dtype.kind in "iu"
             and t_raw.shape == (x.shape[0],) and x.shape[0] > 0 and x.dtype.kind == "f"
             and t_raw.min() >= 0 and t_raw.max() < c
-            and not (t_raw == ignore_index).any()):  # the common case, in one op
+            and not (0 <= ignore_index < c and (t_raw == ignore_index).any())):  # common case
         return CrossEntropy.apply(x, target=t_raw, reduction=reduction)
     if t_raw.dtype.kind == "f" and t_raw.ndim != x.ndim:  # float class indices: a mistake
         raise RuntimeError(f"{op}: expected target dtype to be Long (class indices) or a float "
