@@ -104,3 +104,25 @@ def test_input_overwritten_after_forward_makes_backward_raise():
         h.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
+
+
+@pytest.mark.parametrize("ignore_index", [-100, 2, 7])
+@pytest.mark.parametrize("present", [True, False])
+def test_ignore_index_inside_and_outside_the_classes(ignore_index, present):
+    """An ignore_index among the targets takes the composite path (those rows count for
+    nothing); one outside [0, C) or absent leaves the fused op; both match PyTorch."""
+    torch = pytest.importorskip("torch")
+    xv = _logits((9, 5), np.float64, seed=9)
+    tv = np.array([0, 1, 2, 3, 4, 1, 2, 0, 3])
+    if present and 0 <= ignore_index < 5:
+        tv[[2, 6]] = ignore_index
+    elif not present:
+        tv[tv == ignore_index] = 0
+    x = Tensor(xv, requires_grad=True)
+    loss = F.cross_entropy(x, Tensor(tv), ignore_index=ignore_index)
+    loss.backward()
+    tx = torch.tensor(xv, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(tv), ignore_index=ignore_index)
+    tloss.backward()
+    np.testing.assert_allclose(float(loss.item()), float(tloss.item()), rtol=1e-13)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
