@@ -200,3 +200,18 @@ def test_sgd_under_enable_grad_is_still_a_no_grad_write():
         nn.optim.SGD([p], lr=0.5).step()
     assert p.grad_fn is None and p.requires_grad
     np.testing.assert_array_equal(p._data, np.full((3, 3), 0.5))
+
+
+def test_sgd_float16_parameter_takes_the_plain_path():
+    torch = pytest.importorskip("torch")
+    p0 = np.random.default_rng(4).standard_normal((5, 3)).astype(np.float16)
+    g = np.random.default_rng(5).standard_normal((5, 3)).astype(np.float16)
+    assert _blas.axpy_routine(g, p0.copy()) is None
+    p = Tensor(p0.copy(), requires_grad=True)
+    p.grad = Tensor(g)
+    nn.optim.SGD([p], lr=0.1, momentum=0.9).step()
+    t = torch.tensor(p0.copy(), requires_grad=True)
+    t.grad = torch.tensor(g)
+    torch.optim.SGD([t], lr=0.1, momentum=0.9).step()
+    assert p._data.dtype == np.float16
+    np.testing.assert_allclose(p._data, t.detach().numpy(), rtol=2e-3, atol=2e-3)
