@@ -141,6 +141,13 @@ def _grad_rows(g):
     return lambda s, e: g4[:, s:e].reshape(o, -1)
 
 
+def _geometry(ctx):
+    """The geometry attributes a node of these three ops passes on to the others."""
+    a = ctx.attrs
+    return dict(stride=a["stride"], padding=a["padding"], dilation=a["dilation"],
+                grid=a["grid"], rows=a["rows"])
+
+
 class Conv2dBlocked(Function):
     """y = conv2d(x, weight) + bias, im2col + GEMM one block of output rows at a time.
 
@@ -181,9 +188,7 @@ class Conv2dBlocked(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        a = ctx.attrs
-        geo = dict(stride=a["stride"], padding=a["padding"], dilation=a["dilation"],
-                   grid=a["grid"], rows=a["rows"])
+        geo = _geometry(ctx)
         gx = gw = gb = None
         if needs[0]:
             gx = ConvInputGrad.apply(grad, weight, size=tuple(ctx.input_meta[0][0][2:]), **geo)
@@ -323,9 +328,7 @@ class ConvInputGrad(Function):
     def backward(ctx, grad):
         g, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        a = ctx.attrs
-        geo = dict(stride=a["stride"], padding=a["padding"], dilation=a["dilation"],
-                   grid=a["grid"], rows=a["rows"])
+        geo = _geometry(ctx)
         gg = Conv2dBlocked.apply(grad, weight, **geo) if needs[0] else None
         gw = (ConvWeightGrad.apply(g, grad, kernel=tuple(ctx.input_meta[1][0][2:]), **geo)
               if needs[1] else None)
@@ -383,9 +386,7 @@ class ConvWeightGrad(Function):
     def backward(ctx, grad):
         g, x = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        a = ctx.attrs
-        geo = dict(stride=a["stride"], padding=a["padding"], dilation=a["dilation"],
-                   grid=a["grid"], rows=a["rows"])
+        geo = _geometry(ctx)
         gg = Conv2dBlocked.apply(x, grad, **geo) if needs[0] else None
         gx = (ConvInputGrad.apply(g, grad, size=tuple(ctx.input_meta[1][0][2:]), **geo)
               if needs[1] else None)
