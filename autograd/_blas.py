@@ -1,5 +1,6 @@
 """NumPy's BLAS as ndgrad sees it (library, kernel, threads), and ``matmul``, the matrix
-product every ndgrad op uses, with a thread count chosen per product size by measurement.
+product every ndgrad op uses, with a thread count chosen per product size by measurement
+(also ``axpy``, the one-pass ``y += a·x`` of the SGD update; see its docstring).
 
 Why. On a 2-core machine OpenBLAS's second thread is a gamble: when the other core is
 free a large GEMM runs ~1.6x faster on two threads, but when another process holds that
