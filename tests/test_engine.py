@@ -66,6 +66,45 @@ def test_topological_order_puts_consumers_first():
     assert order.index(b.grad_fn) < order.index(a.grad_fn)
 
 
+def test_backward_visits_nodes_in_the_order_topological_order_gives():
+    """Backward takes the newest waiting op first (creation order); drawings and
+    explain_backward use topological_order, which must list the very same order."""
+    x, w = leaf([1.0, 2.0]), leaf([0.5, -1.0])
+    a = x * w
+    b = (x + 1.0).exp()  # created after a, but not a consumer of a
+    c = (a * b).sum() + a.sum()
+    seen = []
+    for t, name in ((a, "a"), (b, "b"), (c, "c")):
+        t.register_hook(lambda g, name=name: seen.append(name))
+    for t, name in ((x, "x"), (w, "w")):
+        t.register_hook(lambda g, name=name: seen.append(name))
+    order = A.topological_order([c.grad_fn])
+    expected = [{id(a.grad_fn): "a", id(b.grad_fn): "b", id(c.grad_fn): "c",
+                 id(x): "x", id(w): "w"}.get(id(n)) for n in order]
+    c.backward()
+    assert seen == [name for name in expected if name is not None]
+    assert seen == ["c", "b", "a", "x", "w"]  # newest op first, leaves after every op
+    seqs = [n._seq for n in order if isinstance(n, A.Context)]
+    assert seqs == sorted(seqs)  # _seq counts down: newest (smallest) first
+
+
+def test_backward_order_is_topological_for_random_graphs():
+    """Every consumer before its inputs, whatever order the ops were written in."""
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        nodes = [leaf(rng.standard_normal(3)) for _ in range(3)]
+        for _ in range(12):
+            i, j = rng.integers(0, len(nodes), size=2)
+            nodes.append(nodes[i] * 0.5 + nodes[j].tanh())
+        order = A.topological_order([nodes[-1].grad_fn])
+        position = {id(n): k for k, n in enumerate(order)}
+        for n in order:
+            if isinstance(n, A.Context):
+                for nxt in n.next_functions:
+                    if nxt is not None:
+                        assert position[id(n)] < position[id(nxt)]
+
+
 # ------------------------------------------------------------------ backward API
 def test_non_scalar_backward_without_gradient_raises():
     y = leaf([1.0, 2.0]) * 2.0
