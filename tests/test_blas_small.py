@@ -68,3 +68,21 @@ def test_other_libraries_always_switch(two_threads, monkeypatch):
     a = np.ones((4, 4))
     _blas.matmul(a, a)
     assert two_threads.switches == 2
+
+
+# ----------------------------------------------------------------------------- the policy
+def test_one_slow_call_does_not_flip_the_thread_choice():
+    """An outlier counts as at most _OUTLIER_CAP times the average; a lasting slowdown
+    still flips the choice to one thread within a few calls."""
+    import time
+    classes = {}
+    st, _ = _blas.choose(classes, 7)
+    st[:] = [1.0e-3, 0.5e-3, time.perf_counter() + 100.0, _blas._EXPLORE_MIN, 0, None]
+    assert _blas.choose(classes, 7)[1] == 1                 # all threads: faster
+    _blas.record(st, 1, 50e-3)                               # one call 100x slower
+    assert st[1] <= 0.7 * 0.5e-3 + 0.3 * _blas._OUTLIER_CAP * 0.5e-3 + 1e-12
+    assert _blas.choose(classes, 7)[1] == 1                  # still all threads
+    for _ in range(6):                                       # the other core stays busy
+        _blas.record(st, 1, 50e-3)
+    assert st[1] > st[0]
+    assert _blas.choose(classes, 7)[1] == 0                  # now one thread
