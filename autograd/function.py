@@ -109,7 +109,7 @@ class Context:
                 raise RuntimeError(_FREED_MESSAGE)
             return ()
         if self._saved_records is not None:
-            self._saved_records.check(self.name)
+            self._saved_records.check(self)  # (the name only if it raises)
         if grad_mode._raw_backward and self.fn.raw_backward:
             return list(saved)  # the engine replays this formula on raw data
         unpack = self._unpack

@@ -91,11 +91,11 @@ class Guard(list):
     other nodes (all of a Scalar graph) carry no finalizer."""
     __slots__ = ()
 
-    def check(self, node_name):
-        """Raise PyTorch's error if one of the arrays was overwritten since it was saved."""
+    def check(self, node):
+        """Raise PyTorch's error if one of the arrays ``node`` saved was overwritten since."""
         for rec in self:
             if rec.overwritten is not None:
-                raise stale_error(node_name, rec)
+                raise stale_error(node.name, rec)
 
     def release(self):
         records = self[:]
