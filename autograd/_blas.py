@@ -27,8 +27,9 @@ sessions' load, 1.005 with a CPU hog added (both policies ~91% on one thread).
 one thread (``_split_matmul``: as fast as OpenBLAS's threads, which would spin after the
 call and hold the other core from the threaded copies and pooling that follow).
 The thread count is switched with one C call (< 1 µs) through threadpoolctl and put
-back afterwards (to the count in force at the call, so ``threadpool_limits`` still rules). With one BLAS thread configured (``OPENBLAS_NUM_THREADS=1``) or without
-threadpoolctl it is plain ``np.matmul``.
+back afterwards (to the count in force at the call, so ``threadpool_limits`` still rules).
+With one BLAS thread configured (``OPENBLAS_NUM_THREADS=1``) or without threadpoolctl it
+is plain ``np.matmul``.
 
 Uses ``threadpoolctl`` (if installed) to find the BLAS library NumPy loaded. Without it
 everything here degrades to "unknown" and ``set_threads`` does nothing.
@@ -268,8 +269,9 @@ def axpy(alpha, x, y, routine=None):
     PyTorch's ``p.add_(grad, alpha=-lr)`` (bitwise equal on float32, where the two NumPy
     passes round twice and differ in ~2% of the elements by an ulp). MLP 784-512-256-10,
     one thread, inside the training step (12 interleaved rounds): SGD update 0.34 ->
-    0.20 ms, the whole step 4.37 -> 4.21 ms (paired ratio 0.96). One thread always: OpenBLAS threads ``?axpy`` above 10,000 elements
-    and on this busy 2-core machine the hand-off made the update 14 ms (median).
+    0.20 ms, the whole step 4.37 -> 4.21 ms (paired ratio 0.96). One thread always:
+    OpenBLAS threads ``?axpy`` above 10,000 elements, and on this busy 2-core machine the
+    hand-off made the update 14 ms (median).
 
     The routine comes from the library NumPy loaded (found by threadpoolctl), through
     ``ctypes``; only ILP64 builds whose symbols say so (``scipy_cblas_saxpy64_``, NumPy's

@@ -251,7 +251,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if anomaly:
                     _check_finite(node, i, ig if raw else ig._data)
                 prev = grads.get(nxt)
-                if prev is None:
+                if prev is None:  # its first gradient: queue it (_wait, inline: hot path)
                     grads[nxt] = ig
                     if type(nxt) is Context:
                         heappush(heap, (nxt._seq, nxt))
