@@ -192,9 +192,7 @@ class Context:
             self._value_saved = self._saved  # a Scalar node not yet classified (_refs)
         self._saved = None
         self._released = True
-        if self._saved_records is not None:
-            self._saved_records.release()
-            self._saved_records = None
+        self._saved_records = None  # dropping the guard releases its arrays (saved.Guard)
 
     # ------------------------------------------------------------------ description
     @property

@@ -48,7 +48,9 @@ def protect(arr):
         return rec
     if not arr.flags.writeable:
         return None
-    arr.setflags(write=False)  # (setflags: about half the time of flags.writeable = ...)
+    # setflags with a positional argument: a third of the time of write=False (keyword
+    # parsing) and of flags.writeable = False
+    arr.setflags(False)
     rec = _records[id(arr)] = _new_record(SavedBuffer)  # (no __init__ call: ~0.1 us less)
     rec.array, rec.count, rec.overwritten = arr, 1, None
     if arr.base is None:  # owns its memory: found by its own id
@@ -73,7 +75,7 @@ def release(rec):
     arr = rec.array
     if rec.root is arr:  # owns its memory (the common case): inline _forget; an array
         del _records[id(arr)]  # that owns its memory can always be made writeable again
-        arr.setflags(write=True)
+        arr.setflags(True)
     else:
         _forget(rec)
         if not _make_writeable(arr):
@@ -85,10 +87,12 @@ def release(rec):
 
 class Guard(list):
     """The records of the arrays one graph node saved (a list of them: one object fewer
-    per node for the garbage collector to scan). Released once: after backward, or
-    when the node is dropped without backward (``__del__``), so a forgotten graph never
-    leaves arrays read-only. Only nodes that saved a writeable array have one, so the
-    other nodes (all of a Scalar graph) carry no finalizer."""
+    per node for the garbage collector to scan). Dropping the guard releases them
+    (``__del__``; CPython runs it the moment the last reference goes): the node drops
+    it after backward (``Context._release``), or is itself dropped without backward, so
+    a forgotten graph never leaves arrays read-only. One release path, and one Python
+    call per node rather than two. Only nodes that saved a writeable array have a
+    guard, so the other nodes (all of a Scalar graph) carry no finalizer."""
     __slots__ = ()
 
     def check(self, node):
@@ -97,18 +101,12 @@ class Guard(list):
             if rec.overwritten is not None:
                 raise stale_error(node.name, rec)
 
-    def release(self):
-        records = self[:]
-        self.clear()
-        for rec in records:
-            release(rec)
-
     def __del__(self):
-        if self:  # (empty once released after backward)
-            try:
-                self.release()
-            except Exception:  # interpreter shutdown
-                pass
+        try:
+            for rec in self:
+                release(rec)
+        except Exception:  # interpreter shutdown: the module's globals may be gone
+            pass
 
 
 def _forget(rec):
@@ -137,7 +135,7 @@ def _sharing(arr):
 
 def _make_writeable(arr):
     try:
-        arr.setflags(write=True)
+        arr.setflags(True)
         return True
     except ValueError:
         return False
