@@ -464,6 +464,15 @@ def _ratio(a, b):
     return a / b
 
 
+def paired_ratios(a, b):
+    """Per round, a's best time / b's best time in that round (a list), or None unless
+    both are Timings with the same number of rounds."""
+    if not (isinstance(a, Timing) and isinstance(b, Timing)) or not a.round_mins \
+            or len(a.round_mins) != len(b.round_mins) or min(b.round_mins) <= 0:
+        return None
+    return [x / y for x, y in zip(a.round_mins, b.round_mins)]
+
+
 def paired_ratio(a, b):
     """Median over rounds of a's best time / b's best time in the same round.
 
@@ -471,10 +480,8 @@ def paired_ratio(a, b):
     the two times of one round saw about the same outside load; their ratio is steadier
     than a ratio of overall minima on a shared machine. None unless both are Timings
     with the same number of rounds."""
-    if not (isinstance(a, Timing) and isinstance(b, Timing)) or not a.round_mins \
-            or len(a.round_mins) != len(b.round_mins) or min(b.round_mins) <= 0:
-        return None
-    return statistics.median(x / y for x, y in zip(a.round_mins, b.round_mins))
+    ratios = paired_ratios(a, b)
+    return None if ratios is None else statistics.median(ratios)
 
 
 # Which statistic the ratios use. "paired" (default): the median over rounds of
@@ -539,13 +546,25 @@ class Table:
         cells.update({k.replace("_", "-"): v for k, v in other.items()})
         self.rows.append({"case": case, "cells": cells, "extra": extra or {}})
 
+    @staticmethod
+    def _ratio_cell(a, b, r):
+        """``1.05x``, with the lowest and highest per-round ratio when there are 3+
+        rounds (``1.05x [0.98-1.12]``): how far outside load moved it in this run."""
+        if r is None:
+            return "n/a"
+        ratios = paired_ratios(a, b) if RATIO_STAT == "paired" else None
+        if ratios is None or len(ratios) < 3:
+            return f"{r:.2f}x"
+        return f"{r:.2f}x [{min(ratios):.2f}-{max(ratios):.2f}]"
+
     def _ratio_names(self):
         return "ndgrad/torch", f"ndgrad/{self.ref_column.replace('-ref', '')}"
 
     def print(self):
         ref_col = self.ref_column
         header = (["case"] + [f"{c} (med / min)" for c in self.columns]
-                  + [f"{n} ({RATIO_STAT})" for n in self._ratio_names()] + ["notes"])
+                  + [f"{n} ({RATIO_STAT}{' [range]' if RATIO_STAT == 'paired' else ''})"
+                     for n in self._ratio_names()] + ["notes"])
         lines = []
         for row in self.rows:
             cells = row["cells"]
@@ -554,8 +573,8 @@ class Table:
             r_n = self.ratio(nd, cells.get(ref_col))
             notes = "; ".join(f"{k}={v}" for k, v in row["extra"].items())
             lines.append([row["case"]] + [self._cell(cells.get(c)) for c in self.columns]
-                         + [f"{r_t:.2f}x" if r_t is not None else "n/a",
-                            f"{r_n:.2f}x" if r_n is not None else "n/a", notes])
+                         + [self._ratio_cell(nd, cells.get("torch"), r_t),
+                            self._ratio_cell(nd, cells.get(ref_col), r_n), notes])
         print()
         print(f"## {self.title}")
         if not lines:
@@ -584,6 +603,7 @@ class Table:
             nd = row["cells"].get("ndgrad")
             r[n_t] = self.ratio(nd, row["cells"].get("torch"))
             r[n_r] = self.ratio(nd, row["cells"].get(self.ref_column))
+            r[n_t + " per round"] = paired_ratios(nd, row["cells"].get("torch"))
             r["ratio_stat"] = RATIO_STAT
             out.append(r)
         return {"title": self.title, "rows": out}
