@@ -204,6 +204,64 @@ def test_relu_derivative_at_zero_is_zero():
     np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
 
 
+# relu's backward is PyTorch's threshold_backward: 0 where y <= 0, else dL/dy bit for bit
+RELU_X = [-1.0, 0.0, -0.0, 2.0, np.nan, 3.0, -2.0, 4.0]
+RELU_G = [np.inf, np.nan, -1.0, -0.0, 5.0, np.inf, -3.0, -np.inf]
+
+
+def _threshold_backward(g, y):
+    return np.where(y <= 0, g.dtype.type(0), g)
+
+
+def _same_bits(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_backward_at_inf_nan_and_signed_zeros(dtype):
+    x = Tensor(np.array(RELU_X, dtype), requires_grad=True)
+    g = np.array(RELU_G, dtype)
+    x.relu().backward(Tensor(g))
+    got = x.grad.numpy()
+    # an inf or nan gradient where y <= 0 gives +0.0 (not inf·0 = nan, not -0.0); a nan y
+    # passes the gradient
+    assert _same_bits(got, _threshold_backward(g, np.maximum(np.array(RELU_X, dtype), 0)))
+    np.testing.assert_array_equal(got[[0, 1, 2, 6]], 0.0)
+    assert not np.signbit(got[[0, 1, 2, 6]]).any() and got[4] == 5.0 and np.isinf(got[5])
+
+
+def test_relu_backward_on_strided_and_broadcast_gradients():
+    rng = np.random.default_rng(0)
+    y = np.maximum(rng.standard_normal((6, 5)).astype(np.float32), 0)
+    g = rng.standard_normal((5, 6)).astype(np.float32).T  # not contiguous
+    got = A.ops.ReluBackward.apply(Tensor(g), Tensor(y)).numpy()
+    assert _same_bits(got, _threshold_backward(g, y))
+    row = rng.standard_normal((1, 5)).astype(np.float32)  # broadcast against y
+    got = A.ops.ReluBackward.apply(Tensor(row), Tensor(y)).numpy()
+    assert _same_bits(got, _threshold_backward(row, y))
+
+
+def test_relu_backward_of_a_nan_scalar_passes_the_gradient():
+    a = A.Scalar(float("nan"))
+    a.relu().backward()
+    assert a.grad.data == 1.0
+    b = A.Scalar(0.0)
+    b.relu().backward()
+    assert b.grad.data == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_matches_torch_bit_for_bit(dtype):
+    torch = pytest.importorskip("torch")
+    x = np.array(RELU_X, dtype)
+    g = np.array(RELU_G, dtype)
+    t = Tensor(x, requires_grad=True)
+    t.relu().backward(Tensor(g))
+    tt = torch.tensor(x, requires_grad=True)
+    tt.relu().backward(torch.tensor(g))
+    assert _same_bits(t.grad.numpy(), tt.grad.numpy())
+
+
 def test_abs_derivative_at_zero_is_zero():
     (g,) = _grad_of(lambda x: x.abs(), [-1.0, 0.0, 2.0])
     np.testing.assert_array_equal(g, [-1.0, 0.0, 1.0])

@@ -346,7 +346,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.maximum(x, 0) if isinstance(x, np.ndarray) else (x if x > 0 else 0.0)
+        y = np.maximum(x, 0) if isinstance(x, np.ndarray) else (0.0 if x < 0 else x)  # nan stays
         ctx.save_for_backward(y)
         return y
 
@@ -357,7 +357,11 @@ class Relu(Function):
 
 
 class ReluBackward(Function):
-    """g = dL/dy · [y > 0] (relu's backward as one op; its derivative in dL/dy is the same mask)"""
+    """g = dL/dy · [y > 0] (relu's backward as one op; its derivative in dL/dy is the same mask).
+
+    As PyTorch's ``threshold_backward``: g = 0 where y <= 0, else dL/dy unchanged. So a
+    NaN y passes the gradient, and an inf or NaN gradient where y <= 0 gives 0 (a product
+    with the 0/1 mask would give inf·0 = NaN), a +0.0 (not the -0.0 of -1·0)."""
     backward_rule = "dL/dgrad = dL/dy · [y > 0]  (no gradient for y)"
     raw_backward = True
 
@@ -365,17 +369,32 @@ class ReluBackward(Function):
     def forward(ctx, grad, y):
         ctx.save_for_backward(y)
         if not isinstance(grad, np.ndarray):  # Scalar
-            return grad if y > 0 else 0.0
-        if np.isfinite(grad).all():
-            out = np.multiply(grad, y > 0)  # much faster than np.where
-            out += 0.0  # -0.0 (a negative gradient times 0) becomes 0.0
-            return out
-        return np.where(y > 0, grad, 0).astype(grad.dtype, copy=False)  # inf·0 would be nan
+            return 0.0 if y <= 0 else grad
+        return _zero_where_not_positive(grad, y)
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return ReluBackward.apply(grad, y), None
+
+
+_SAME_SIZE_INT = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32,
+                  np.dtype(np.float64): np.int64}
+
+
+def _zero_where_not_positive(grad, y):
+    """``where(y <= 0, +0.0, grad)``, on the bits: an integer mask that is all ones where the
+    gradient passes and 0 where it stops, ANDed with the gradient's bits (0 is +0.0's bit
+    pattern). Three passes over memory and no special case for inf or NaN: 1.6 ms where
+    NumPy's ``where`` takes 9 ms and finite check + mask product + 0.0 add took 2.9 ms
+    ((64, 64, 24, 24) float32, the MNIST example's second relu)."""
+    bits_type = _SAME_SIZE_INT.get(grad.dtype)
+    if bits_type is None or y.shape != grad.shape:  # another dtype, or broadcasting
+        return np.where(y <= 0, grad.dtype.type(0), grad)
+    bits = np.less_equal(y, 0).astype(bits_type)  # 1 where the gradient stops, else 0
+    bits -= 1                                      # 0 there, else -1 (all bits set)
+    bits &= grad.view(bits_type)
+    return bits.view(grad.dtype)
 
 
 class Abs(Function):
