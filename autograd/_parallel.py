@@ -198,6 +198,18 @@ def copy_to(dst, src, name="copy"):
     run(slab, dst.shape[axis], 2 * dst.nbytes, name)
 
 
+def add_to(dst, a, b, name="add"):
+    """``dst[...] = a + b`` (both broadcast to dst's shape), in slabs along dst's outermost
+    axis: one pass, where a copy followed by ``+=`` would make two."""
+    axis = split_axis(dst, range(dst.ndim))
+    a, b = np.broadcast_to(a, dst.shape), np.broadcast_to(b, dst.shape)
+
+    def slab(sl):
+        i = index(axis, sl)
+        np.add(a[i], b[i], out=dst[i])
+    run(slab, dst.shape[axis], 3 * dst.nbytes, name)
+
+
 def _reset_after_fork():
     global _LOCK
     _LOCK = threading.Lock()  # another thread may have held it at the fork

@@ -9,6 +9,7 @@ from autograd import Tensor, gradcheck, gradgradcheck
 import nn
 import nn.functional as F
 from nn import winograd as W
+from autograd.engine import topological_order
 
 # (N, C, H, W), O, padding: odd and even sizes, batch 1, 1x1 outputs, 'same'
 CASES = [
@@ -76,6 +77,29 @@ def test_winograd_gradcheck_and_second_derivatives():
         return F.conv2d(x, w, b, padding=1, algorithm="winograd")
     assert gradcheck(f, (x, w, b))
     assert gradgradcheck(f, (x, w, b))
+
+
+def test_winograd_bias_rides_in_the_tile_copy():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    g = rng.standard_normal((2, 4, 5, 4)).astype(np.float32)
+    want = F.conv2d(Tensor(x), Tensor(w), Tensor(b), algorithm="im2col").numpy()
+    # only the bias needs a gradient, then only x and w: each input gets what it needs
+    tb = Tensor(b, requires_grad=True)
+    out = F.conv2d(Tensor(x), Tensor(w), tb, algorithm="winograd")
+    names = [node.name for node in topological_order([out.grad_fn]) if hasattr(node, "fn")]
+    assert "TilesToImage" in names and "Add" not in names  # no separate pass for the bias
+    out.backward(Tensor(g))
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tb.grad.numpy(), g.sum((0, 2, 3)), rtol=1e-5)
+    tx, tw = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    F.conv2d(tx, tw, Tensor(b), algorithm="winograd").backward(Tensor(g))
+    rx, rw = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    F.conv2d(rx, rw, Tensor(b), algorithm="im2col").backward(Tensor(g))
+    assert _rel(tx.grad.numpy(), rx.grad.numpy()) < 1e-4
+    assert _rel(tw.grad.numpy(), rw.grad.numpy()) < 1e-4
 
 
 def test_automatic_choice_and_forcing():
