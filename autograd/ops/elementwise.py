@@ -27,7 +27,7 @@ class Add(Function):
 
 
 def _is_bool(x):
-    return type(x) is np.ndarray and x.dtype == bool
+    return type(x) is np.ndarray and x.dtype.kind == "b"  # (== bool: 5x the time)
 
 
 class Sub(Function):
@@ -37,10 +37,11 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if _is_bool(a) and _is_bool(b):
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
         if _is_bool(a) or _is_bool(b):  # NumPy would compute it; torch refuses
+            if _is_bool(a) and _is_bool(b):
+                raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is "
+                                   "not supported. Use the `^` or `logical_xor()` operator "
+                                   "instead.")
             raise RuntimeError(
                 "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
                 "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
@@ -269,7 +270,7 @@ class TanhBackward(Function):
     def forward(ctx, grad, y):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(grad if needs[1] else None, y)
-        return _times_local(grad, 1.0 - y * y)
+        return _times_local(grad, _one_minus(y * y))
 
     @staticmethod
     def backward(ctx, gg):
@@ -277,6 +278,28 @@ class TanhBackward(Function):
         needs = ctx.needs_input_grad
         return (TanhBackward.apply(gg, y) if needs[0] else None,
                 gg * grad * y * -2.0 if needs[1] else None)
+
+
+def _float_constants(value):
+    """``value`` as read-only 0-d arrays, one per float dtype. A ufunc takes such an array
+    ~0.5 us faster than the Python number, whose dtype NumPy 2 works out on every call
+    (``1.0 - y`` on (16, 16) float32: 1.1 us, with a 0-d array 0.6 us): it counts where
+    the arrays are small."""
+    constants = {}
+    for t in (np.float16, np.float32, np.float64):
+        constants[np.dtype(t)] = a = np.array(value, t)
+        a.flags.writeable = False
+    return constants
+
+
+_ZERO, _ONE = _float_constants(0), _float_constants(1)
+
+
+def _one_minus(v):
+    """1 - v, in place in the fresh array ``v`` (or for a float)."""
+    if type(v) is np.ndarray:
+        return np.subtract(_ONE.get(v.dtype, 1), v, out=v)
+    return 1.0 - v
 
 
 def _times_local(grad, local):
@@ -290,15 +313,17 @@ def _times_local(grad, local):
 
 
 def _sigmoid(x):
-    # Numerically stable: never exponentiates a large positive number.
-    # σ(x) = 1 / (1 + e^-|x|) for x >= 0, e^-|x| / (1 + e^-|x|) below; in place, 7 passes.
+    # Numerically stable, never exponentiating a large positive number:
+    # σ(x) = e^min(x, 0) / (1 + e^-|x|), i.e. 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x)
+    # below. In place, and without np.where (3 us on a (16, 16) array, more than the rest).
     if isinstance(x, np.ndarray):
-        e = np.abs(x, out=np.empty_like(x))  # an array even for 0-d x (no NumPy scalar)
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        y = np.where(x >= 0, x.dtype.type(1), e)
-        e += 1
-        return np.divide(y, e, out=y) if y.ndim else y / e
+        den = np.abs(x, out=np.empty_like(x))  # an array even for 0-d x (no NumPy scalar)
+        np.negative(den, out=den)
+        np.exp(den, out=den)
+        np.add(den, _ONE.get(x.dtype, 1), out=den)
+        num = np.minimum(x, _ZERO.get(x.dtype, 0), out=np.empty_like(x))
+        np.exp(num, out=num)
+        return np.divide(num, den, out=num)
     return 1.0 / (1.0 + np.exp(-x)) if x >= 0 else np.exp(x) / (1.0 + np.exp(x))
 
 
@@ -329,7 +354,12 @@ class SigmoidBackward(Function):
     def forward(ctx, grad, y):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(grad if needs[1] else None, y)
-        return _times_local(grad, y * (1.0 - y))
+        if type(y) is np.ndarray:  # y·(1 - y), in a fresh array
+            local = np.subtract(_ONE.get(y.dtype, 1), y, out=np.empty_like(y))
+            local *= y
+        else:
+            local = y * (1.0 - y)
+        return _times_local(grad, local)
 
     @staticmethod
     def backward(ctx, gg):
@@ -346,7 +376,10 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.maximum(x, 0) if isinstance(x, np.ndarray) else (0.0 if x < 0 else x)  # nan stays
+        if not isinstance(x, np.ndarray):  # Scalar (a nan stays nan, as in torch)
+            y = 0.0 if x < 0 else x
+        else:
+            y = np.maximum(x, _ZERO.get(x.dtype, 0))
         ctx.save_for_backward(y)
         return y
 
@@ -378,8 +411,9 @@ class ReluBackward(Function):
         return ReluBackward.apply(grad, y), None
 
 
-_SAME_SIZE_INT = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32,
-                  np.dtype(np.float64): np.int64}
+# float dtype -> (the integer type of its size, that type's 1 as a 0-d array)
+_SAME_SIZE_INT = {np.dtype(f): (i, np.array(1, i)) for f, i in
+                  ((np.float16, np.int16), (np.float32, np.int32), (np.float64, np.int64))}
 
 
 def _zero_where_not_positive(grad, y):
@@ -388,11 +422,12 @@ def _zero_where_not_positive(grad, y):
     pattern). Three passes over memory and no special case for inf or NaN: 1.6 ms where
     NumPy's ``where`` takes 9 ms and finite check + mask product + 0.0 add took 2.9 ms
     ((64, 64, 24, 24) float32, the MNIST example's second relu)."""
-    bits_type = _SAME_SIZE_INT.get(grad.dtype)
-    if bits_type is None or y.shape != grad.shape:  # another dtype, or broadcasting
+    found = _SAME_SIZE_INT.get(grad.dtype)
+    if found is None or y.shape != grad.shape:  # another dtype, or broadcasting
         return np.where(y <= 0, grad.dtype.type(0), grad)
-    bits = np.less_equal(y, 0).astype(bits_type)  # 1 where the gradient stops, else 0
-    bits -= 1                                      # 0 there, else -1 (all bits set)
+    bits_type, one = found
+    bits = np.less_equal(y, _ZERO.get(y.dtype, 0)).astype(bits_type)  # 1: the gradient stops
+    bits -= one                                    # 0 there, else -1 (all bits set)
     bits &= grad.view(bits_type)
     return bits.view(grad.dtype)
 
