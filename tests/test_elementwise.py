@@ -347,6 +347,24 @@ def test_clamp_needs_a_bound():
         Tensor([1.0]).clamp()  # a RuntimeError, as in torch
 
 
+@pytest.mark.parametrize("dtype,rtol", [(np.float16, 1e-3), (np.float32, 1e-6),
+                                        (np.float64, 1e-15)])
+def test_sigmoid_is_stable_at_extremes_in_every_float_dtype(dtype, rtol):
+    x = np.array([-1000, -80, -20, -1, -0.0, 0, 1e-8, 1, 20, 80, 1000, np.inf, -np.inf, np.nan],
+                 dtype)
+    got = Tensor(x).sigmoid().numpy()
+    # the reference in extended precision from the form that never overflows
+    xl = x.astype(np.longdouble)
+    want = np.where(xl >= 0, 1 / (1 + np.exp(-np.abs(xl))),
+                    np.exp(-np.abs(xl)) / (1 + np.exp(-np.abs(xl)))).astype(dtype)
+    assert got.dtype == dtype and np.isnan(got[-1]) and (got[:-1] >= 0).all()
+    np.testing.assert_allclose(got[:-1], want[:-1], rtol=rtol, atol=0)
+    assert got[-3] == 1 and got[-2] == 0  # sigmoid(inf), sigmoid(-inf)
+    zero_d = Tensor(np.array(-1.5, dtype)).sigmoid()  # a 0-d tensor stays 0-d, in its dtype
+    assert zero_d.shape == () and zero_d.dtype == dtype
+    np.testing.assert_allclose(zero_d.numpy(), 1 / (1 + np.exp(1.5)), rtol=rtol * 10)
+
+
 @pytest.mark.parametrize("name", ["tanh", "sigmoid"])
 def test_fused_backward_ops_are_twice_differentiable(name):
     x = Tensor(np.random.default_rng(3).standard_normal((3, 4)), requires_grad=True)

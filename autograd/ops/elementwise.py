@@ -315,14 +315,17 @@ def _times_local(grad, local):
 def _sigmoid(x):
     # Numerically stable, never exponentiating a large positive number:
     # σ(x) = e^min(x, 0) / (1 + e^-|x|), i.e. 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x)
-    # below. In place, and without np.where (3 us on a (16, 16) array, more than the rest).
+    # below. In place, without np.where (3 us on a (16, 16) array, more than all the rest)
+    # or np.abs (twice the time of a negation): -|x| = min(-x, x).
     if isinstance(x, np.ndarray):
-        den = np.abs(x, out=np.empty_like(x))  # an array even for 0-d x (no NumPy scalar)
-        np.negative(den, out=den)
-        np.exp(den, out=den)
+        if x.ndim == 0:  # ufuncs give NumPy scalars for 0-d arrays: work on one element
+            return _sigmoid(x.reshape(1)).reshape(())
+        den = np.negative(x)
+        np.minimum(den, x, out=den)                    # -|x|
+        np.exp(den, out=den)                           # e^-|x|, in (0, 1]
         np.add(den, _ONE.get(x.dtype, 1), out=den)
-        num = np.minimum(x, _ZERO.get(x.dtype, 0), out=np.empty_like(x))
-        np.exp(num, out=num)
+        num = np.minimum(x, _ZERO.get(x.dtype, 0))
+        np.exp(num, out=num)                           # e^x below 0, else 1
         return np.divide(num, den, out=num)
     return 1.0 / (1.0 + np.exp(-x)) if x >= 0 else np.exp(x) / (1.0 + np.exp(x))
 
