@@ -63,13 +63,34 @@ def _controller():
             import numpy  # noqa: F401  (loads the BLAS)
             from threadpoolctl import ThreadpoolController
             libs = ThreadpoolController().select(user_api="blas").lib_controllers
-            ctl = libs[0] if libs else None
+            ctl = _numpy_blas(libs)
         except Exception:  # not installed, or an unknown library layout
             ctl = None
         _STATE["ctl"] = ctl
         _STATE["max"] = ctl.num_threads if ctl is not None else None
         _STATE["openblas"] = getattr(ctl, "internal_api", None) == "openblas"
     return _STATE["ctl"]
+
+
+def _numpy_blas(controllers):
+    """Of the BLAS libraries loaded in this process, the one NumPy itself uses. Another
+    may come first in threadpoolctl's list (SciPy's own OpenBLAS, loaded by SciPy or
+    scikit-learn): ndgrad would then set the threads of a library its products never
+    call. NumPy's is the one inside NumPy's install (numpy/ or a wheel's numpy.libs/),
+    else the one of the version NumPy was built against, else the only one."""
+    if not controllers:
+        return None
+    site = os.path.dirname(os.path.dirname(os.path.realpath(np.__file__)))
+    own = (os.path.join(site, "numpy") + os.sep, os.path.join(site, "numpy.libs") + os.sep)
+    for ctl in controllers:
+        if os.path.realpath(getattr(ctl, "filepath", None) or "").startswith(own):
+            return ctl
+    try:
+        version = np.__config__.CONFIG["Build Dependencies"]["blas"]["version"]
+    except (AttributeError, KeyError, TypeError):
+        version = None
+    matching = [ctl for ctl in controllers if version and ctl.version == version]
+    return matching[0] if len(matching) == 1 else controllers[0]
 
 
 def info():

@@ -150,3 +150,38 @@ def test_blas_matmul_follows_the_faster_thread_setting(monkeypatch):
     for _ in range(50):
         _blas.matmul(a, a)
     assert used[-20:].count("many") == 20
+
+
+class _FakeBlas:
+    def __init__(self, filepath, version):
+        self.filepath, self.version = filepath, version
+
+
+def test_numpy_blas_is_found_among_other_loaded_blas_libraries():
+    site = os.path.dirname(os.path.dirname(os.path.realpath(np.__file__)))
+    scipy_own = _FakeBlas(os.path.join(site, "scipy.libs", "libscipy_openblas.so"), "0.1")
+    numpy_own = _FakeBlas(os.path.join(site, "numpy.libs", "libscipy_openblas64_.so"), "0.2")
+    system = _FakeBlas("/usr/lib/x86_64-linux-gnu/libopenblas.so.0", "0.3")
+    # NumPy's own copy, wherever it stands in threadpoolctl's list
+    assert _blas._numpy_blas([scipy_own, numpy_own]) is numpy_own
+    assert _blas._numpy_blas([numpy_own, scipy_own]) is numpy_own
+    # outside NumPy's install: the one of the version NumPy was built against, else the first
+    built = np.__config__.CONFIG["Build Dependencies"]["blas"].get("version")
+    linked = _FakeBlas("/opt/blas/libblas.so", built)
+    assert _blas._numpy_blas([system, linked]) is (linked if built else system)
+    assert _blas._numpy_blas([system]) is system and _blas._numpy_blas([]) is None
+
+
+def test_blas_info_names_numpys_library_when_scipy_loaded_its_own_first():
+    pytest.importorskip("scipy.sparse.linalg",
+                        reason="needs SciPy, which loads an OpenBLAS of its own")
+    # (after scipy.sparse.linalg, threadpoolctl lists SciPy's OpenBLAS before NumPy's here)
+    code = ("import scipy.sparse.linalg, numpy, os\n"
+            "from autograd import _blas\n"
+            "site = os.path.dirname(os.path.dirname(os.path.realpath(numpy.__file__)))\n"
+            "path = os.path.realpath(_blas.info()['path'])\n"
+            "print(path.startswith((os.path.join(site, 'numpy'), os.path.join(site, 'numpy.libs'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
