@@ -200,13 +200,16 @@ def copy_to(dst, src, name="copy"):
 
 def add_to(dst, a, b, name="add"):
     """``dst[...] = a + b`` (both broadcast to dst's shape), in slabs along dst's outermost
-    axis: one pass, where a copy followed by ``+=`` would make two."""
+    axis: each slab a copy of ``a``, then ``b`` added in place. (One ``np.add`` from a
+    strided ``a`` and a broadcast ``b`` was slower than the two: 4.9 against 3.2 ms for
+    Winograd's tile copy of (32, 64, 32, 32) float32 plus bias, on one thread.)"""
     axis = split_axis(dst, range(dst.ndim))
     a, b = np.broadcast_to(a, dst.shape), np.broadcast_to(b, dst.shape)
 
     def slab(sl):
         i = index(axis, sl)
-        np.add(a[i], b[i], out=dst[i])
+        dst[i] = a[i]
+        dst[i] += b[i]
     run(slab, dst.shape[axis], 3 * dst.nbytes, name)
 
 
