@@ -254,7 +254,7 @@ def conv2d_winograd(x, weight, bias, pads):
     m = matmul(u.reshape(a_ * a_, o, c), v)                     # 36 GEMMs (O, C) @ (C, T)
     y = matmul(_const("A", x.dtype), m.reshape(a_ * a_, o * tiles))  # (4·4, O·T) out tiles
     # out[n, o, 4·i + a, 4·j + b] = y[a, b, o, n, i, j]
-    # (+ bias[o], in the same pass; conv2d has checked that bias has x's dtype)
+    # (+ bias[o], slab by slab with the copy; conv2d has checked that bias has x's dtype)
     args = (y,) if bias is None else (y, bias)
     out = TilesToImage.apply(*args, n=n, o=o, th=th, tw=tw)
     if (m_ * th, m_ * tw) != (oh, ow):
