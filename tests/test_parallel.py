@@ -120,6 +120,17 @@ def test_copy_to_broadcasts_and_matches():
     assert (dst == 2.5).all()
 
 
+def test_add_to_broadcasts_and_matches():
+    a = np.arange(7 * 5 * 3, dtype=np.float32).reshape(7, 3, 5).transpose(0, 2, 1)  # strided
+    b = np.array([0.5, -1.0, 2.0], np.float32)                                      # broadcast
+    dst = np.empty((7, 5, 3), np.float32)
+    for parts in (1, 3):
+        dst[...] = np.nan
+        with P.forced(parts):
+            P.add_to(dst, a, b)
+        assert np.array_equal(dst, a + b)
+
+
 # ----------------------------------------------------------------------------- the ops
 def _both(fn):
     """fn() on one thread and on three slabs: every array bit-for-bit equal. (BLAS keeps
@@ -215,6 +226,21 @@ def test_conv2d_threaded_is_bit_identical(dtype, n, layout, algorithm, geom):
                      dilation=geom.get("dilation", 1), algorithm=algorithm)
         y.backward(_grad_of(y))
         return y._data, x.grad._data, w.grad._data
+    _both(fn)
+
+
+@pytest.mark.parametrize("n", [1, 3, 7])
+def test_winograd_with_bias_threaded_is_bit_identical(n):
+    rng = np.random.default_rng(2)
+    x0 = rng.standard_normal((n, 16, 10, 9)).astype(np.float32)
+    w0 = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    b0 = rng.standard_normal(16).astype(np.float32)
+
+    def fn():
+        x, w, b = (A.Tensor(v, requires_grad=True) for v in (x0, w0, b0))
+        y = F.conv2d(x, w, b, padding=1, algorithm="winograd")  # bias added in the tile slabs
+        y.backward(_grad_of(y))
+        return y._data, x.grad._data, w.grad._data, b.grad._data
     _both(fn)
 
 
