@@ -189,10 +189,8 @@ class TilesToImage(Function):
         out = np.empty((n, o, TILE * th, TILE * tw), y.dtype)
         src = y.reshape(TILE, TILE, o, n, th, tw).transpose(3, 2, 4, 0, 5, 1)
         dst = out.reshape(n, o, th, TILE, tw, TILE)
-        if bias is None:
-            _par.copy_to(dst, src, "winograd_tiles")
-        else:
-            _par.add_to(dst, src, bias.reshape(1, o, 1, 1, 1, 1), "winograd_tiles")
+        _par.copy_to(dst, src, "winograd_tiles",
+                     plus=None if bias is None else bias.reshape(1, o, 1, 1, 1, 1))
         return out
 
     @staticmethod

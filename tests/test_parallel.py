@@ -120,14 +120,14 @@ def test_copy_to_broadcasts_and_matches():
     assert (dst == 2.5).all()
 
 
-def test_add_to_broadcasts_and_matches():
+def test_copy_to_plus_broadcasts_and_matches():
     a = np.arange(7 * 5 * 3, dtype=np.float32).reshape(7, 3, 5).transpose(0, 2, 1)  # strided
     b = np.array([0.5, -1.0, 2.0], np.float32)                                      # broadcast
     dst = np.empty((7, 5, 3), np.float32)
     for parts in (1, 3):
         dst[...] = np.nan
         with P.forced(parts):
-            P.add_to(dst, a, b)
+            P.copy_to(dst, a, plus=b)
         assert np.array_equal(dst, a + b)
 
 
