@@ -420,6 +420,51 @@ class Function:
 
 
 _new_node = object.__new__
+
+
+def apply_to_scalar_pair(cls, a, b):
+    """``cls.apply(a, b)`` for two Scalars, the operands of Scalar's ``+ - * /``: the very
+    node ``apply`` records (same Context, same ``forward``, same backward), built in fewer
+    steps because a Scalar's facts are known in advance: its value is a float, its
+    (shape, dtype) is ``_FLOAT_META``, there are no attributes and no arrays to guard.
+    Scalar graphs are all such nodes: recording one takes ~25% fewer instructions."""
+    x, y = a._data, b._data
+    edge_a = a.grad_fn or (a if a._requires_grad else None)
+    edge_b = b.grad_fn or (b if b._requires_grad else None)
+    if edge_a is None and edge_b is None:
+        return apply(cls, a, b)  # nothing to record
+    needs = _PAIR_NEEDS[edge_a is not None, edge_b is not None]
+    if x is y and a is not b:  # one float object in two Scalars (see _distinguish)
+        y = y * 1.0
+    ctx = _new_node(Context)
+    ctx.fn, ctx.attrs, ctx.next_functions = cls, _NO_ATTRS, (edge_a, edge_b)
+    ctx.needs_input_grad, ctx.input_meta, ctx.output_meta = needs, _FLOAT_PAIR, _FLOAT_META
+    ctx._saved = ctx._saved_records = ctx._retain = ctx._saved_refs = None
+    ctx._released = False
+    ctx.module = _module_stack[-1] if _module_stack else None
+    ctx._seq = _next_seq()
+    try:
+        result = cls.forward(ctx, x, y)
+    except BaseException:
+        ctx._saved = None  # (as in apply)
+        raise
+    if type(result) is not float:
+        result = float(result)
+    out_type = ctx._output_type = a._result_type
+    out = _new_node(out_type)  # Scalar._make, inline (a call fewer)
+    out._data, out.grad_fn, out._requires_grad = result, ctx, False
+    ctx._value, ctx._value_inputs, ctx._value_grad = result, (x, y), None
+    if ctx._saved is not None and False in needs:  # a constant input may need its name
+        ctx._finish_saving((a, b), (x, y), result)
+    if grad_mode._anomaly:
+        from .anomaly import _creation_trace
+        ctx.trace = _creation_trace()
+    return out
+
+
+_FLOAT_PAIR = (_FLOAT_META, _FLOAT_META)
+_PAIR_NEEDS = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
+apply = Function.apply.__func__  # (the unbound classmethod: apply(cls, *args))
 _next_seq = itertools.count(-1, -1).__next__  # creation order, newest smallest (Context._seq)
 _NO_ATTRS = MappingProxyType({})  # shared by the nodes of ops without attributes
 

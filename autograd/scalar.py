@@ -14,7 +14,7 @@ import operator
 
 from . import grad_mode
 from . import ops as O
-from .function import _FLOAT_META
+from .function import _FLOAT_META, apply_to_scalar_pair
 from .variable import Variable
 
 _SCALAR_META = _FLOAT_META  # ((), "float"), the same object as the nodes record
@@ -172,8 +172,9 @@ class ScalarGrad(float):
 
 
 def _operator(name, op, compute, reflected=False):
-    """``Scalar.<name>`` for + - * /: ``op.apply`` when grad mode records, else the float
-    arithmetic that op's forward would do, without a trip through ``Function.apply``.
+    """``Scalar.<name>`` for + - * /: ``op.apply`` when grad mode records (by its shortcut
+    for two Scalars, ``function.apply_to_scalar_pair``), else the float arithmetic that
+    op's forward would do, without a trip through ``Function.apply``.
     Other operands (bools, NumPy numbers, Tensors) take Variable's general path."""
     general = getattr(Variable, name)
 
@@ -184,7 +185,8 @@ def _operator(name, op, compute, reflected=False):
         if grad_mode._enabled:
             if kind is not Scalar:
                 other = Scalar._make(float(other), None)
-            return op.apply(other, self) if reflected else op.apply(self, other)
+            return (apply_to_scalar_pair(op, other, self) if reflected
+                    else apply_to_scalar_pair(op, self, other))
         b = other._data if kind is Scalar else float(other)
         return Scalar._make(compute(b, self._data) if reflected else compute(self._data, b), None)
     method.__name__ = name

@@ -257,3 +257,56 @@ def test_unrecorded_fast_path_still_refuses_tensors():
     with autograd.no_grad():
         with pytest.raises(TypeError, match="cannot combine a Scalar with a Tensor"):
             Scalar(1.0) * Tensor(np.ones(2))
+
+
+def _node_facts(y):
+    node = y.grad_fn
+    return (node.name, dict(node.attrs), node.next_functions, node.needs_input_grad,
+            node.input_meta, node.output_meta, node._output_type, node._value,
+            node._value_inputs, node._saved, node._saved_refs, node.module, y._data,
+            type(y), y.requires_grad)
+
+
+@pytest.mark.parametrize("op", [A.ops.Add, A.ops.Sub, A.ops.Mul, A.ops.Div])
+@pytest.mark.parametrize("needs", [(True, True), (True, False), (False, True)])
+def test_scalar_pair_shortcut_records_the_node_apply_records(op, needs):
+    """Scalar's + - * / record through function.apply_to_scalar_pair: the node must be
+    the one Function.apply builds for the same operands, field by field."""
+    a = Scalar(1.25, requires_grad=needs[0], name="a")
+    b = Scalar(-0.5, requires_grad=needs[1], name="b")
+    symbol = {"Add": "__add__", "Sub": "__sub__", "Mul": "__mul__", "Div": "__truediv__"}
+    short = getattr(a, symbol[op.__name__])(b)
+    general = op.apply(a, b)
+    assert _node_facts(short) == _node_facts(general)
+    short.backward()
+    grads = a.grad, b.grad
+    a.grad = b.grad = None
+    general.backward()
+    assert (a.grad, b.grad) == grads
+
+
+def test_scalar_pair_shortcut_without_grad_records_nothing_and_names_constants():
+    a, b = Scalar(3.0, requires_grad=False), Scalar(4.0, requires_grad=False)
+    y = a * b
+    assert y.grad_fn is None and y.data == 12.0 and not y.requires_grad
+    x, c = Scalar(0.5, name="x"), Scalar(2.0, requires_grad=False, name="c")
+    y = x * c
+    assert y.grad_fn._saved_refs[1] is c  # a named constant input is kept for drawings
+    assert "c" in autograd.draw_graph(y, show_saved=True).source
+
+
+def test_scalar_pair_shortcut_keeps_one_float_in_two_scalars_apart():
+    v = 2.0
+    a, b = Scalar(v), Scalar(v)  # the very same float object in both
+    assert a._data is b._data
+    (ga, gb) = A.grad(a * b, (a, b), create_graph=True)
+    assert A.grad(ga, (a, b), allow_unused=True)[0] is None  # d(b)/da: no edge to a
+
+
+def test_scalar_pair_shortcut_records_anomaly_traces_and_raises_like_floats():
+    x = Scalar(1.0)
+    with autograd.detect_anomaly():
+        y = x * 3.0
+    assert y.grad_fn.trace and "test_scalar.py" in "".join(y.grad_fn.trace)
+    with pytest.raises(ZeroDivisionError, match="float division by zero"):
+        x / Scalar(0.0)

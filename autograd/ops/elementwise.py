@@ -18,7 +18,8 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = promoted(a, b)
+        if type(a) is np.ndarray:  # (promoted changes only arrays: for floats, a call less)
+            a, b = promoted(a, b)
         return a + b
 
     @staticmethod
@@ -37,15 +38,17 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if _is_bool(a) or _is_bool(b):  # NumPy would compute it; torch refuses
-            if _is_bool(a) and _is_bool(b):
-                raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is "
-                                   "not supported. Use the `^` or `logical_xor()` operator "
-                                   "instead.")
-            raise RuntimeError(
-                "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
-                "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
-        a, b = promoted(a, b)
+        if type(a) is np.ndarray or type(b) is np.ndarray:  # (floats: no call, see Add)
+            if _is_bool(a) or _is_bool(b):  # NumPy would compute it; torch refuses
+                if _is_bool(a) and _is_bool(b):
+                    raise RuntimeError(
+                        "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                        "Use the `^` or `logical_xor()` operator instead.")
+                raise RuntimeError(
+                    "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                    "are trying to invert a mask, use the `~` or `logical_not()` operator "
+                    "instead.")
+            a, b = promoted(a, b)
         return a - b
 
     @staticmethod
@@ -62,7 +65,8 @@ class Mul(Function):
     def forward(ctx, a, b):
         needs = ctx.needs_input_grad  # save only what backward reads (as PyTorch)
         ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
-        a, b = promoted(a, b)
+        if type(a) is np.ndarray:  # (as in Add)
+            a, b = promoted(a, b)
         return a * b
 
     @staticmethod
