@@ -233,7 +233,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
             fn = node.fn
             if raw and not fn.raw_backward:  # a formula written for Tensors: wrap, unwrap
+                grad_mode._raw_backward = False  # (so its ctx.saved_tensors gives Tensors)
                 in_grads = _unwrapped(fn.backward(node, node._output_type._make(g, None)))
+                grad_mode._raw_backward = True
             else:
                 in_grads = fn.backward(node, g)
                 if type(in_grads) is not tuple:
@@ -264,8 +266,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                         leaves.append(nxt)
                 else:  # raw: plain addition; create_graph: recorded, for higher derivatives
                     grads[nxt] = prev + ig
-            if not retain_graph:
-                node._release()
+            if not retain_graph:  # free what it saved (a node that saved nothing: marked)
+                if node._saved is None:
+                    node._released = True
+                else:
+                    node._release()
         for leaf in leaves:  # every op is done: the leaves' gradients are complete
             g = grads.pop(leaf)
             if raw:

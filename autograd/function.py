@@ -110,8 +110,8 @@ class Context:
             return ()
         if self._saved_records is not None:
             self._saved_records.check(self)  # (the name only if it raises)
-        if grad_mode._raw_backward and self.fn.raw_backward:
-            return list(saved)  # the engine replays this formula on raw data
+        if grad_mode._raw_backward:  # the engine replays this formula on raw data
+            return saved
         unpack = self._unpack
         return [None if value is None else unpack(value, ref)
                 for value, ref in zip(saved, self._refs())]

@@ -3,7 +3,7 @@ import functools
 
 _enabled = True    # record graph nodes?
 _anomaly = False   # record creation traces and check backward for NaN/Inf?
-_raw_backward = False  # is the engine replaying formulas on raw data? (see Function.raw_backward)
+_raw_backward = False  # is the engine replaying a formula on raw data now? (Function.raw_backward)
 
 
 def is_grad_enabled():
