@@ -136,6 +136,42 @@ def test_flag_decides_what_saved_tensors_gives():
     assert seen[True] == (Tensor, Tensor)
 
 
+
+def test_raw_and_tensor_formulas_alternating_in_one_pass_each_get_their_kind():
+    """The engine turns the raw flag off only while a formula written for Tensors runs:
+    the raw formulas after it get raw data again, and an error inside one leaves the
+    flag as it was before backward."""
+    seen = []
+
+    def make(flag, fail=False):
+        class Twice(Function):
+            raw_backward = flag
+
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return 2 * x
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                seen.append((flag, type(x)))
+                if fail:
+                    raise ValueError("formula failed")
+                return grad * 2
+        return Twice
+    x = Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for flag in (True, False, True, False, True):
+        y = make(flag).apply(y)
+    y.sum().backward()
+    assert seen == [(True, np.ndarray), (False, Tensor), (True, np.ndarray),
+                    (False, Tensor), (True, np.ndarray)]
+    np.testing.assert_array_equal(x.grad._data, [32.0, 32.0])
+    with pytest.raises(ValueError, match="formula failed"):
+        make(True).apply(make(False, fail=True).apply(x)).sum().backward()
+    assert A.grad_mode._raw_backward is False and A.grad_mode._enabled is True
+
 def test_apply_on_raw_data_is_refused_outside_a_raw_replay():
     with pytest.raises(TypeError, match="needs at least one Tensor or Scalar input"):
         A.ops.Mul.apply(np.ones(2), np.ones(2))
