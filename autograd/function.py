@@ -350,38 +350,49 @@ class Function:
         """Run forward on raw data; record a node if any input requires grad."""
         if not grad_mode._enabled:  # nothing is recorded (e.g. inside backward): short path
             return cls._apply_unrecorded(args, attrs)
-        # One pass over the inputs: raw data for forward, and the graph edges (a
-        # non-leaf's grad_fn, a leaf itself, or None) with the inputs' (shape, dtype).
-        raw, nexts, needs, metas = [], [], [], []
-        out_type = None
-        for a in args:
-            if isinstance(a, Variable):
-                data = a._data  # an array (Tensor) or a float (Scalar); (shape, dtype) inline
-                raw.append(data)
-                edge = a.grad_fn or (a if a._requires_grad else None)
-                metas.append(_FLOAT_META if type(data) is float else (data.shape, data.dtype))
-                if out_type is None:
-                    out_type = a._result_type
-            else:
-                raw.append(a)
-                edge = None
-                metas.append(None)
-            nexts.append(edge)
-            needs.append(edge is not None)
-        n = len(raw)
-        if n > 1 and (n > 2 or raw[0] is raw[1]):  # the same object for two inputs?
-            _distinguish(raw, args)
-        # Shared tuples: fewer long-lived objects for the garbage collector to scan.
-        needs = tuple(needs)
-        needs = _meta_cache.get(needs) or _shared(_meta_cache, needs)
-        if True not in needs:  # no input requires grad: nothing to record
-            return cls._forward_unrecorded(raw, out_type, attrs)
+        # One input (a unary op): its facts directly, without the general pass below
+        # (recording a (16, 16) tanh: ~4k of ~45k instructions fewer).
+        if len(args) == 1 and isinstance(args[0], Variable):
+            a = args[0]
+            data = a._data
+            edge = a.grad_fn or (a if a._requires_grad else None)
+            out_type = a._result_type
+            if edge is None:
+                return cls._forward_unrecorded([data], out_type, attrs)
+            raw, nexts, needs = [data], (edge,), _NEEDS_ONE
+            metas = (_FLOAT_META if type(data) is float else (data.shape, data.dtype),)
+        else:
+            # One pass over the inputs: raw data for forward, and the graph edges (a
+            # non-leaf's grad_fn, a leaf itself, or None) with the inputs' (shape, dtype).
+            raw, nexts, needs, metas = [], [], [], []
+            out_type = None
+            for a in args:
+                if isinstance(a, Variable):
+                    data = a._data  # an array (Tensor) or a float (Scalar); (shape, dtype) inline
+                    raw.append(data)
+                    edge = a.grad_fn or (a if a._requires_grad else None)
+                    metas.append(_FLOAT_META if type(data) is float else (data.shape, data.dtype))
+                    if out_type is None:
+                        out_type = a._result_type
+                else:
+                    raw.append(a)
+                    edge = None
+                    metas.append(None)
+                nexts.append(edge)
+                needs.append(edge is not None)
+            n = len(raw)
+            if n > 1 and (n > 2 or raw[0] is raw[1]):  # the same object for two inputs?
+                _distinguish(raw, args)
+            # Shared tuples: fewer long-lived objects for the garbage collector to scan.
+            needs = tuple(needs)
+            needs = _meta_cache.get(needs) or _shared(_meta_cache, needs)
+            if True not in needs:  # no input requires grad: nothing to record
+                return cls._forward_unrecorded(raw, out_type, attrs)
+            nexts, metas = tuple(nexts), tuple(metas)
 
         ctx = _new_node(Context)  # every slot is set here: no __init__ call
-        ctx.fn, ctx.attrs, ctx.next_functions = cls, attrs or _NO_ATTRS, tuple(nexts)
-        # Known before forward, so forward can save only what backward will need.
-        ctx.needs_input_grad = needs
-        metas = tuple(metas)
+        ctx.fn, ctx.attrs, ctx.next_functions = cls, attrs or _NO_ATTRS, nexts
+        ctx.needs_input_grad = needs  # known before forward: it saves only what backward needs
         ctx.input_meta = _meta_cache.get(metas) or _shared(_meta_cache, metas)
         ctx._saved = ctx._saved_records = ctx._retain = ctx._value_inputs = ctx._saved_refs = None
         ctx._released = False
@@ -391,9 +402,8 @@ class Function:
             # (without **{} when there are no attributes: ~1% of recording an op)
             result = cls.forward(ctx, *raw, **attrs) if attrs else cls.forward(ctx, *raw)
         except BaseException as e:
-            # Nothing is guarded until forward succeeds; drop what it saved. (A bare
-            # `raise` or an inline new error keeps no reference cycle through the
-            # traceback, so nothing stays alive until the next gc.collect().)
+            # Nothing is guarded until forward succeeds: drop what it saved. (A bare `raise`
+            # or an inline new error leaves no reference cycle through the traceback.)
             ctx._saved = None
             message = _restated(cls, raw, e) if isinstance(e, ValueError) else None
             if message is None:
@@ -406,9 +416,8 @@ class Function:
         if out_type._keeps_values:  # Scalar graphs: keep every node's number for viz
             ctx._value, ctx._value_inputs, ctx._value_grad = result, tuple(raw), None
             # A Scalar node saved floats (nothing to guard): what they are is worked out
-            # only if asked (Context._refs), unless a constant input may need its name.
-            # (False in needs: the same test as None in next_functions, without comparing
-            # each input Scalar with None through its __eq__, ~1 us)
+            # only if asked (Context._refs), unless a constant input may need its name
+            # (False in needs: None in next_functions, without each Scalar's __eq__).
             if ctx._saved is not None and False in needs:
                 ctx._finish_saving(args, raw, result)
         elif ctx._saved is not None:
@@ -466,7 +475,8 @@ _FLOAT_PAIR = (_FLOAT_META, _FLOAT_META)
 _PAIR_NEEDS = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
 apply = Function.apply.__func__  # (the unbound classmethod: apply(cls, *args))
 _next_seq = itertools.count(-1, -1).__next__  # creation order, newest smallest (Context._seq)
-_NO_ATTRS = MappingProxyType({})  # shared by the nodes of ops without attributes
+_NO_ATTRS = MappingProxyType({})
+_NEEDS_ONE = (True,)  # shared by the nodes of ops without attributes
 
 
 def _restated(cls, raw, error):

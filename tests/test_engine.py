@@ -697,3 +697,28 @@ def test_double_backward_tells_apart_inputs_sharing_one_array():
     assert dx is None
     np.testing.assert_array_equal(dy._data, np.ones(3))
     assert x._data.flags.writeable  # nothing stays guarded
+
+
+def test_one_input_ops_record_what_the_general_pass_records():
+    """Function.apply takes one-input ops' facts directly (no general pass over the
+    inputs): the node must say what it would have said, for leaves and non-leaves,
+    with and without attributes, and nothing is recorded when no gradient is needed."""
+    x = Tensor(np.array([[0.5, -1.0, 2.0]], np.float32), requires_grad=True)
+    y = A.ops.Tanh.apply(x)
+    node = y.grad_fn
+    assert node.next_functions == (x,) and node.needs_input_grad == (True,)
+    assert node.input_meta == (((1, 3), np.dtype(np.float32)),)
+    assert node.output_meta == ((1, 3), np.dtype(np.float32)) and dict(node.attrs) == {}
+    z = A.ops.PowScalar.apply(y, exponent=3)
+    assert z.grad_fn.next_functions == (node,) and dict(z.grad_fn.attrs) == {"exponent": 3}
+    z.sum().backward()
+    t = np.tanh(x.detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 3 * t ** 2 * (1 - t ** 2), rtol=1e-5)
+    c = Tensor(np.ones(3, np.float32))  # needs no gradient: a plain result, no node
+    r = A.ops.Exp.apply(c)
+    assert r.grad_fn is None and not r.requires_grad
+    np.testing.assert_allclose(r.numpy(), np.e, rtol=1e-6)
+    s = A.Scalar(0.25)
+    assert A.ops.Exp.apply(s).grad_fn.input_meta == (((), "float"),)
+    with pytest.raises(TypeError, match="needs at least one Tensor or Scalar input"):
+        A.ops.Exp.apply(np.ones(2))  # one raw input, outside a raw replay: refused as before
