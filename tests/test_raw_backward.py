@@ -106,35 +106,40 @@ def test_hooks_and_retain_grad_see_tensors_in_a_raw_replay():
     np.testing.assert_array_equal(x.grad._data, [36.0, -72.0])
 
 
+def _twice(flag, seen, fail=False):
+    """y = 2x with ``raw_backward = flag``; its backward notes (flag, type of grad, type of
+    the saved x) in ``seen`` (and raises if ``fail``)."""
+    class Twice(Function):
+        raw_backward = flag
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            seen.append((flag, type(grad), type(x)))
+            if fail:
+                raise ValueError("formula failed")
+            return grad * 2
+    return Twice
+
+
 def test_flag_decides_what_saved_tensors_gives():
-    seen = {}
-
-    def make(flag):
-        class Twice(Function):
-            raw_backward = flag
-
-            @staticmethod
-            def forward(ctx, x):
-                ctx.save_for_backward(x)
-                return 2 * x
-
-            @staticmethod
-            def backward(ctx, grad):
-                (x,) = ctx.saved_tensors
-                seen[flag] = (type(grad), type(x))
-                return grad * 2
-        return Twice
     for flag in (True, False):
+        seen = []
         x = Tensor(np.ones(3), requires_grad=True)
-        make(flag).apply(x).sum().backward()
+        _twice(flag, seen).apply(x).sum().backward()
         np.testing.assert_array_equal(x.grad._data, [2.0, 2.0, 2.0])
-    assert seen[True] == (np.ndarray, np.ndarray)
-    assert seen[False] == (Tensor, Tensor)
+        kind = np.ndarray if flag else Tensor
+        assert seen == [(flag, kind, kind)]
     # with create_graph even a flagged op runs on Tensors (its backward is recorded)
+    seen = []
     x = Tensor(np.ones(3), requires_grad=True)
-    g, = A.grad(make(True).apply(x).sum(), x, create_graph=True)
-    assert seen[True] == (Tensor, Tensor)
-
+    g, = A.grad(_twice(True, seen).apply(x).sum(), x, create_graph=True)
+    assert seen == [(True, Tensor, Tensor)]
 
 
 def test_raw_and_tensor_formulas_alternating_in_one_pass_each_get_their_kind():
@@ -142,35 +147,18 @@ def test_raw_and_tensor_formulas_alternating_in_one_pass_each_get_their_kind():
     the raw formulas after it get raw data again, and an error inside one leaves the
     flag as it was before backward."""
     seen = []
-
-    def make(flag, fail=False):
-        class Twice(Function):
-            raw_backward = flag
-
-            @staticmethod
-            def forward(ctx, x):
-                ctx.save_for_backward(x)
-                return 2 * x
-
-            @staticmethod
-            def backward(ctx, grad):
-                (x,) = ctx.saved_tensors
-                seen.append((flag, type(x)))
-                if fail:
-                    raise ValueError("formula failed")
-                return grad * 2
-        return Twice
     x = Tensor(np.ones(2), requires_grad=True)
     y = x
     for flag in (True, False, True, False, True):
-        y = make(flag).apply(y)
+        y = _twice(flag, seen).apply(y)
     y.sum().backward()
-    assert seen == [(True, np.ndarray), (False, Tensor), (True, np.ndarray),
-                    (False, Tensor), (True, np.ndarray)]
+    raw, wrapped = (True, np.ndarray, np.ndarray), (False, Tensor, Tensor)
+    assert seen == [raw, wrapped, raw, wrapped, raw]
     np.testing.assert_array_equal(x.grad._data, [32.0, 32.0])
     with pytest.raises(ValueError, match="formula failed"):
-        make(True).apply(make(False, fail=True).apply(x)).sum().backward()
+        _twice(True, seen).apply(_twice(False, seen, fail=True).apply(x)).sum().backward()
     assert A.grad_mode._raw_backward is False and A.grad_mode._enabled is True
+
 
 def test_apply_on_raw_data_is_refused_outside_a_raw_replay():
     with pytest.raises(TypeError, match="needs at least one Tensor or Scalar input"):
