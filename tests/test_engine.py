@@ -722,3 +722,25 @@ def test_one_input_ops_record_what_the_general_pass_records():
     assert A.ops.Exp.apply(s).grad_fn.input_meta == (((), "float"),)
     with pytest.raises(TypeError, match="needs at least one Tensor or Scalar input"):
         A.ops.Exp.apply(np.ones(2))  # one raw input, outside a raw replay: refused as before
+
+
+def test_a_variable_with_a_constant_array_records_what_the_general_pass_records():
+    """``x * 1.5`` (a Tensor and a constant 0-d array) also skips the general pass: a raw
+    constant gets no edge and no meta, as there; the very array of x given as the
+    constant still goes the general way (its two inputs are told apart)."""
+    x = Tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
+    y = A.ops.Mul.apply(x, np.array(1.5, np.float32))  # what x * 1.5 passes (a cached 0-d array)
+    node = y.grad_fn
+    assert node.next_functions == (x, None) and node.needs_input_grad == (True, False)
+    assert node.input_meta == (((2,), np.dtype(np.float32)), None)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.5, 1.5])
+    same = A.ops.Mul.apply(x, x._data)  # x times its own array, as a constant
+    assert same.grad_fn.next_functions == (x, None)
+    x.grad = None
+    same.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, -2.0])  # d(x·c)/dx = c
+    (g,) = A.grad(A.ops.Mul.apply(x, x._data).sum(), x, create_graph=True)
+    assert not g.requires_grad  # c stays a constant: no second derivative through it
+    c = Tensor(np.ones(2, np.float32))
+    assert (c * 2.0).grad_fn is None and not (c + 1.0).requires_grad
