@@ -423,8 +423,7 @@ class Function:
         elif ctx._saved is not None:
             ctx._finish_saving(args, raw, result)
         if grad_mode._anomaly:
-            from .anomaly import _creation_trace
-            ctx.trace = _creation_trace()
+            _record_trace(ctx)
         return out
 
 
@@ -441,8 +440,9 @@ def apply_to_scalar_pair(cls, a, b):
     edge_a = a.grad_fn or (a if a._requires_grad else None)
     edge_b = b.grad_fn or (b if b._requires_grad else None)
     if edge_a is None and edge_b is None:
-        return apply(cls, a, b)  # nothing to record
-    needs = _PAIR_NEEDS[edge_a is not None, edge_b is not None]
+        return cls.apply(a, b)  # nothing to record
+    needs = (edge_a is not None, edge_b is not None)
+    needs = _meta_cache.get(needs) or _shared(_meta_cache, needs)  # (as in apply)
     if x is y and a is not b:  # one float object in two Scalars (see _distinguish)
         y = y * 1.0
     ctx = _new_node(Context)
@@ -466,14 +466,19 @@ def apply_to_scalar_pair(cls, a, b):
     if ctx._saved is not None and False in needs:  # a constant input may need its name
         ctx._finish_saving((a, b), (x, y), result)
     if grad_mode._anomaly:
-        from .anomaly import _creation_trace
-        ctx.trace = _creation_trace()
+        _record_trace(ctx)
     return out
 
 
 _FLOAT_PAIR = (_FLOAT_META, _FLOAT_META)
-_PAIR_NEEDS = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
-apply = Function.apply.__func__  # (the unbound classmethod: apply(cls, *args))
+
+
+def _record_trace(ctx):
+    """Anomaly mode: keep where the node was created, for backward's error messages."""
+    from .anomaly import _creation_trace
+    ctx.trace = _creation_trace()
+
+
 _next_seq = itertools.count(-1, -1).__next__  # creation order, newest smallest (Context._seq)
 _NO_ATTRS = MappingProxyType({})  # shared by the nodes of ops without attributes
 _NEEDS_ONE, _NEEDS_FIRST = (True,), (True, False)  # (apply's one-Variable case)
