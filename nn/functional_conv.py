@@ -19,6 +19,7 @@ from autograd.ops.dtypes import torch_name
 from autograd.tensor import Tensor, _as_tensor, _rng, matmul, where
 from nn import conv_blocked as _conv_blocked
 from nn import winograd as _winograd
+from nn import winograd_blocked as _winograd_blocked
 from nn.winograd import conv_algorithm  # noqa: F401  (F.conv_algorithm("winograd"))
 
 from .functional import _batched, _is_int, _non_negative, _positive, _tensor, _tuple
@@ -189,7 +190,18 @@ def _strided_winograd(op, x, weight, bias, stride, pads, dilation, groups, algor
     if sub is None:
         return None
     (rows, cols), sub_pads = sub
-    return _winograd.conv2d_winograd(x[:, :, rows, cols], weight, bias, sub_pads)
+    return _winograd_conv(x[:, :, rows, cols], weight, bias, sub_pads, algorithm)
+
+
+def _winograd_conv(x, weight, bias, pads, algorithm):
+    """Winograd F(4x4, 3x3): as a composite of engine ops (``nn/winograd.py``, the readable
+    one, forced by "winograd") or the same algorithm a few images at a time, in cache
+    (``nn/winograd_blocked.py``: "auto" and "winograd_blocked")."""
+    algorithm = _winograd._DEFAULT[0] if algorithm is None else algorithm
+    if algorithm == "winograd":
+        return _winograd.conv2d_winograd(x, weight, bias, pads)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return _winograd_blocked.WinogradConv.apply(*args, pads=tuple(pads))
 
 
 def _conv_layout(x_shape, w_shape, stride, grid):
@@ -243,10 +255,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     The output is an NCHW view of the product (its memory may be channel- or batch-major).
 
     ``algorithm`` (keyword-only, not in PyTorch): "im2col" (the above), "winograd"
-    (F(4x4, 3x3), 3x3 stride-1 only: 4x fewer multiplications, see nn/winograd.py),
-    "blocked" (im2col + GEMM a block of output rows at a time, in cache; see
-    nn/conv_blocked.py) or "auto" (Winograd or blocked where each was measured to win);
-    None = the ``conv_algorithm`` in force ("auto" by default).
+    (F(4x4, 3x3), 3x3 stride-1 only: 4x fewer multiplications, as a composite of engine
+    ops, see nn/winograd.py), "winograd_blocked" (the same a few images at a time, in
+    cache; nn/winograd_blocked.py), "blocked" (im2col + GEMM a block of output rows at a
+    time, in cache; see nn/conv_blocked.py) or "auto" (blocked Winograd or blocked im2col
+    where each was measured to win); None = the ``conv_algorithm`` in force ("auto" by
+    default).
     """
     op = "conv2d"
     x, unbatched, weight, bias, stride, dilation = _conv_inputs(
@@ -255,7 +269,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if _winograd.choose(algorithm, x.shape, weight.shape, stride, dilation, groups, pads,
                         x.dtype):
         _check_fits(op, x.shape, (3, 3), dilation, pads, _tensor(input).shape)
-        out = _winograd.conv2d_winograd(x, weight, bias, pads)
+        out = _winograd_conv(x, weight, bias, pads, algorithm)
     else:
         out = _strided_winograd(op, x, weight, bias, stride, pads, dilation, groups, algorithm,
                                 _tensor(input).shape)

@@ -43,11 +43,14 @@ with the direct convolution to ~1e-5 relative (max error / max value; measured 4
 1.3e-5 for outputs and gradients at 3 to 256 channels; tests require 1e-4), about 20x the
 error of F(2x2, 3x3) or im2col; float64 to ~1e-14.
 
-``conv2d`` picks this path automatically (see ``choose``) for 3x3, stride 1, dilation 1,
+``conv2d`` picks Winograd automatically (see ``choose``) for 3x3, stride 1, dilation 1,
 ungrouped convolutions with at least ``MIN_CHANNELS`` input and output channels whose
 output fills the 4x4 tiles well, and for 3x3 layers whose stride equals their dilation
-on the every-s-th-pixel input they read (``as_stride1``); ``conv_algorithm("winograd")`` /
-``conv_algorithm("im2col")`` (or ``conv2d(..., algorithm=...)``) force either path.
+on the every-s-th-pixel input they read (``as_stride1``). "auto" then runs the same
+algorithm a few images at a time, in cache (``nn/winograd_blocked.py``: the same
+transforms, 0.5-0.8x this composite's time on the benchmark layers); this composite,
+whose backward the engine derives, is what ``conv_algorithm("winograd")`` (or
+``conv2d(..., algorithm="winograd")``) forces, and "im2col" forces the plain path.
 
 Measured (conv2d fwd+bwd, float32, one thread, CPU time, best of 5, vs the im2col path):
 N32 C64 32x32 O64 0.60x (F(2x2, 3x3), the path before this one: 0.85x), the MNIST
@@ -85,7 +88,8 @@ TILE, WINDOW = _AT.shape  # 4x4 output tiles from 6x6 input windows (at stride T
 _KRON = {"B": np.kron(_BT, _BT), "G": np.kron(_G, _G), "A": np.kron(_AT, _AT)}
 _CONST = {}
 
-ALGORITHMS = ("auto", "im2col", "winograd", "blocked")  # blocked: nn/conv_blocked.py
+# blocked: nn/conv_blocked.py; winograd_blocked: nn/winograd_blocked.py ("auto"'s Winograd)
+ALGORITHMS = ("auto", "im2col", "winograd", "blocked", "winograd_blocked")
 # measured (fwd+bwd, float32, 1 thread, CPU time, vs im2col; see the module docstring):
 MIN_CHANNELS = 16  # C=O=16 28x28 0.83, C=8 0.74-0.89 (noisy), C=3->16 32x32 1.54, C=1 4.6
 MIN_FILL = 0.9     # output pixels / tile pixels: 1.0 (12x12, 24x24, 32x32) 0.6-0.8; 0.86
@@ -118,9 +122,9 @@ def choose(algorithm, x_shape, w_shape, stride, dilation, groups, pads=(0, 0, 0,
     if algorithm not in ALGORITHMS:
         raise ValueError(f"conv2d: algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     ok = applicable(x_shape, w_shape, stride, dilation, groups)
-    if algorithm == "winograd":
+    if algorithm in ("winograd", "winograd_blocked"):
         if not ok:
-            raise ValueError(f"conv2d: algorithm='winograd' needs a 3x3 kernel, stride 1, "
+            raise ValueError(f"conv2d: algorithm={algorithm!r} needs a 3x3 kernel, stride 1, "
                              f"dilation 1 and groups=1; got weight {tuple(w_shape)}, stride "
                              f"{tuple(stride)}, dilation {tuple(dilation)}, groups={groups}")
         return True

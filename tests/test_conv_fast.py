@@ -1,6 +1,8 @@
 """Fast convolution paths against the plain im2col path and PyTorch: Winograd F(4x4, 3x3)
-(nn/winograd.py): values and gradients, odd sizes, batch 1, non-contiguous input,
-float32 (1e-4 relative) and float64; automatic choice, forcing either path, errors."""
+as a composite (nn/winograd.py, "winograd") and in cache-sized blocks
+(nn/winograd_blocked.py, "winograd_blocked", what "auto" runs): values and gradients, odd
+sizes, batch 1, non-contiguous input, float32 (1e-4 relative) and float64; automatic
+choice, forcing either path, errors."""
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ import autograd as A
 from autograd import Tensor, gradcheck, gradgradcheck
 import nn
 import nn.functional as F
+from nn import functional_conv as FC
 from nn import winograd as W
 from autograd.engine import topological_order
 
@@ -34,47 +37,53 @@ def _run(x, w, b, padding, algorithm, g):
     return out.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
 
 
+WINOGRADS = ["winograd", "winograd_blocked"]
+
+
+@pytest.mark.parametrize("algorithm", WINOGRADS)
 @pytest.mark.parametrize("shape,o,padding", CASES)
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-4)])
-def test_winograd_matches_im2col(shape, o, padding, dtype, tol):
+def test_winograd_matches_im2col(shape, o, padding, dtype, tol, algorithm):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(dtype)
     w = rng.standard_normal((o, shape[1], 3, 3)).astype(dtype)
     b = rng.standard_normal(o).astype(dtype)
     ref = F.conv2d(Tensor(x), Tensor(w), Tensor(b), padding=padding, algorithm="im2col")
     g = rng.standard_normal(ref.shape).astype(dtype)
-    fast = _run(x, w, b, padding, "winograd", g)
+    fast = _run(x, w, b, padding, algorithm, g)
     plain = _run(x, w, b, padding, "im2col", g)
     for got, want in zip(fast, plain):
         assert got.dtype == dtype and got.shape == want.shape
         assert _rel(got, want) < tol
 
 
-def test_winograd_non_contiguous_and_unbatched_input():
+@pytest.mark.parametrize("algorithm", WINOGRADS)
+def test_winograd_non_contiguous_and_unbatched_input(algorithm):
     rng = np.random.default_rng(1)
     base = rng.standard_normal((6, 9, 8, 2))
     x = Tensor(base, requires_grad=True)
     xv = x.permute(3, 0, 1, 2)                     # (2, 6, 9, 8), not contiguous
     w = Tensor(rng.standard_normal((4, 6, 3, 3)), requires_grad=True)
-    out = F.conv2d(xv, w, padding=1, algorithm="winograd")
+    out = F.conv2d(xv, w, padding=1, algorithm=algorithm)
     out.sum().backward()
     ref = F.conv2d(Tensor(np.ascontiguousarray(xv.detach().numpy())), Tensor(w.detach().numpy()),
                    padding=1, algorithm="im2col")
     np.testing.assert_allclose(out.detach().numpy(), ref.numpy(), rtol=1e-12, atol=1e-12)
     assert x.grad.shape == base.shape
     single = F.conv2d(Tensor(base[:, :, :, 0]), Tensor(w.detach().numpy()), padding=1,
-                      algorithm="winograd")           # (C, H, W) input
+                      algorithm=algorithm)            # (C, H, W) input
     np.testing.assert_allclose(single.numpy(), ref.numpy()[0], rtol=1e-12, atol=1e-12)
 
 
-def test_winograd_gradcheck_and_second_derivatives():
+@pytest.mark.parametrize("algorithm", WINOGRADS)
+def test_winograd_gradcheck_and_second_derivatives(algorithm):
     rng = np.random.default_rng(2)
     x = Tensor(rng.standard_normal((2, 2, 5, 4)), requires_grad=True)
     w = Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
     b = Tensor(rng.standard_normal(3), requires_grad=True)
 
     def f(x, w, b):
-        return F.conv2d(x, w, b, padding=1, algorithm="winograd")
+        return F.conv2d(x, w, b, padding=1, algorithm=algorithm)
     assert gradcheck(f, (x, w, b))
     assert gradgradcheck(f, (x, w, b))
 
@@ -175,9 +184,10 @@ def test_forcing_winograd_where_it_does_not_apply(kwargs, match):
             pass
 
 
+@pytest.mark.parametrize("algorithm", WINOGRADS)
 @pytest.mark.parametrize("shape,o,padding", CASES[:4])
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
-def test_winograd_matches_torch(shape, o, padding, dtype, tol):
+def test_winograd_matches_torch(shape, o, padding, dtype, tol, algorithm):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     x = rng.standard_normal(shape).astype(dtype)
@@ -187,13 +197,14 @@ def test_winograd_matches_torch(shape, o, padding, dtype, tol):
     tout = torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
     g = rng.standard_normal(tuple(tout.shape)).astype(dtype)
     tout.backward(torch.tensor(g))
-    got = _run(x, w, b, padding, "winograd", g)
+    got = _run(x, w, b, padding, algorithm, g)
     want = (tout.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy())
     for a, e in zip(got, want):
         assert _rel(a, e) < tol
 
 
-def test_winograd_float32_error_on_a_realistic_layer():
+@pytest.mark.parametrize("algorithm", WINOGRADS)
+def test_winograd_float32_error_on_a_realistic_layer(algorithm):
     """The 1e-4 relative bound of the issue, on the benchmark's 3x3 layer size class and a
     wide one: output and both gradients against float64 im2col."""
     rng = np.random.default_rng(4)
@@ -203,7 +214,7 @@ def test_winograd_float32_error_on_a_realistic_layer():
         g = rng.standard_normal((n, c, hw, hw))
         ref = _run(x, w, np.zeros(c), 1, "im2col", g)
         fast = _run(x.astype(np.float32), w.astype(np.float32), np.zeros(c, np.float32), 1,
-                    "winograd", g.astype(np.float32))
+                    algorithm, g.astype(np.float32))
         for got, want in zip(fast[:3], ref[:3]):
             assert got.dtype == A.float32
             assert _rel(got, want) < 1e-4
@@ -227,8 +238,8 @@ def winograd_everywhere(monkeypatch):
     monkeypatch.setattr(W, "MIN_FILL", 0.0)
     monkeypatch.setattr(W, "MIN_FLOPS", 0)
     calls = []
-    real = W.conv2d_winograd
-    monkeypatch.setattr(W, "conv2d_winograd", lambda *a: calls.append(a[0].shape) or real(*a))
+    real = FC._winograd_conv
+    monkeypatch.setattr(FC, "_winograd_conv", lambda *a: calls.append(a[0].shape) or real(*a))
     return calls
 
 
