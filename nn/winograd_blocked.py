@@ -191,7 +191,7 @@ def backward_blocks(grad, weight, kept, pads, x_shape, need_x, need_w):
                           "winograd_dx")
     dw = None
     if need_w:
-        gu = sums[0]
+        gu = sums[0] if sums else np.zeros((36, o, c), dtype)   # (no blocks: an empty batch)
         for g in range(1, n_groups):
             gu += sums[g]
         dw9 = _blas.matmul(_kron("GT", dtype), gu.reshape(36, o * c))

@@ -77,6 +77,15 @@ def test_only_the_inputs_that_need_a_gradient(needs):
             np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
 
 
+def test_empty_batch():
+    x = Tensor(np.zeros((0, 3, 8, 8), np.float32), requires_grad=True)
+    w = Tensor(np.ones((4, 3, 3, 3), np.float32), requires_grad=True)
+    out = F.conv2d(x, w, padding=1, algorithm="winograd_blocked")
+    out.sum().backward()
+    assert out.shape == (0, 4, 8, 8) and x.grad.shape == (0, 3, 8, 8)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((4, 3, 3, 3), np.float32))
+
+
 def test_tiles_are_kept_only_for_the_weight_gradient():
     shape, o = (2, 2, 6, 6), 2
     x, w, b, _ = _data(shape, o, np.float64, seed=3)
