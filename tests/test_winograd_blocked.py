@@ -4,6 +4,7 @@ same bits on one thread and on several, inputs that need no gradient, retain_gra
 inputs overwritten in place, what "auto" records, and forcing it where it does not apply."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import autograd as A
 from autograd import Tensor, _parallel
@@ -47,6 +48,37 @@ def test_blocks_of_any_size_match_im2col(monkeypatch, images_per_block, dtype, t
     for a, e in zip(got, want):
         assert a.dtype == dtype and a.shape == e.shape
         np.testing.assert_allclose(a, e, rtol=tol, atol=tol * np.abs(e).max())
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 4), c=st.integers(1, 4), o=st.integers(1, 4), h=st.integers(1, 11),
+       w=st.integers(1, 11), pads=st.tuples(*[st.integers(0, 2)] * 4),
+       images_per_block=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_any_geometry_matches_im2col(n, c, o, h, w, pads, images_per_block, seed):
+    """Random sizes, asymmetric padding (top, bottom, left, right) and block sizes."""
+    t, b, l, r = pads
+    if h + t + b < 3 or w + l + r < 3:          # no output: im2col raises, as torch
+        return
+    rng = np.random.default_rng(seed)
+    x, wt = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, 3, 3))
+    bias = rng.standard_normal(o)
+    oh, ow = h + t + b - 2, w + l + r - 2
+    g = rng.standard_normal((n, o, oh, ow))
+    per_image = 36 * max(c, o) * -(-oh // 4) * -(-ow // 4) * 8
+    saved = WB.BLOCK_BYTES
+    WB.BLOCK_BYTES = images_per_block * per_image
+    try:
+        tx, tw, tb = (Tensor(v, requires_grad=True) for v in (x, wt, bias))
+        out = WB.WinogradConv.apply(tx, tw, tb, pads=(t, b, l, r))
+        out.backward(Tensor(g))
+    finally:
+        WB.BLOCK_BYTES = saved
+    rx, rw, rb = (Tensor(v, requires_grad=True) for v in (x, wt, bias))
+    ref = F.conv2d(F.pad(rx, (l, r, t, b)), rw, rb, algorithm="im2col")
+    ref.backward(Tensor(g))
+    for got, want in ((out, ref), (tx.grad, rx.grad), (tw.grad, rw.grad), (tb.grad, rb.grad)):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10,
+                                   atol=1e-10 * max(1.0, np.abs(want.detach().numpy()).max()))
 
 
 def test_same_bits_on_one_thread_and_on_several(monkeypatch):
