@@ -215,3 +215,63 @@ def test_sgd_float16_parameter_takes_the_plain_path():
     torch.optim.SGD([t], lr=0.1, momentum=0.9).step()
     assert p._data.dtype == np.float16
     np.testing.assert_allclose(p._data, t.detach().numpy(), rtol=2e-3, atol=2e-3)
+
+
+# ---------------------------------------------------------------- Adam in slabs
+ADAM_OPTIONS = [dict(), dict(amsgrad=True), dict(weight_decay=0.01), dict(maximize=True),
+                dict(weight_decay=0.05, decoupled_weight_decay=True)]
+
+
+def _adam_run(opts, parts, shapes, steps=3):
+    """Parameters and Adam state after ``steps`` steps, with every ``_parallel.run`` cut
+    into ``parts`` slabs (1: the calling thread only)."""
+    rng = np.random.default_rng(7)
+    ps = [Tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+          for s in shapes]
+    opt = nn.optim.Adam(ps, lr=0.01, **opts)
+    with autograd._parallel.forced(parts):
+        for step in range(steps):
+            for p in ps:
+                p.grad = Tensor(rng.standard_normal(p.shape).astype(np.float32))
+            opt.step()
+    state = [opt.state[p][k] for p in ps for k in sorted(opt.state[p]) if k != "step"]
+    return [p.detach().numpy() for p in ps] + state
+
+
+@pytest.mark.parametrize("opts", ADAM_OPTIONS)
+def test_adam_in_slabs_is_bit_identical_to_one_pass(opts):
+    shapes = [(9, 4), (7,), (), (5, 3, 2)]
+    one, three = _adam_run(opts, 1, shapes), _adam_run(opts, 3, shapes)
+    assert len(one) == len(three)
+    for a, b in zip(one, three):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_adam_in_slabs_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    p0 = rng.standard_normal((6, 5)).astype(np.float32)
+    grads = [rng.standard_normal((6, 5)).astype(np.float32) for _ in range(4)]
+    p, tp = Tensor(p0.copy(), requires_grad=True), torch.tensor(p0.copy(), requires_grad=True)
+    opt, topt = nn.optim.Adam([p], lr=0.01, amsgrad=True), torch.optim.Adam([tp], lr=0.01,
+                                                                             amsgrad=True)
+    with autograd._parallel.forced(2):
+        for g in grads:
+            p.grad, tp.grad = Tensor(g), torch.tensor(g)
+            opt.step()
+            topt.step()
+    np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_adam_non_contiguous_parameter_in_slabs():
+    base = np.random.default_rng(9).standard_normal((4, 6)).astype(np.float32)
+    p = Tensor(base.T, requires_grad=True)                  # (6, 4), not contiguous
+    q = Tensor(np.ascontiguousarray(base.T), requires_grad=True)
+    opt_p, opt_q = nn.optim.Adam([p], lr=0.1), nn.optim.Adam([q], lr=0.1)
+    g = np.random.default_rng(10).standard_normal((6, 4)).astype(np.float32)
+    with autograd._parallel.forced(2):
+        p.grad, q.grad = Tensor(g), Tensor(g)
+        opt_p.step()
+        opt_q.step()
+    np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    assert p._version == 1
