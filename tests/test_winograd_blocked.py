@@ -41,7 +41,10 @@ def test_blocks_of_any_size_match_im2col(monkeypatch, images_per_block, dtype, t
     monkeypatch.setattr(WB, "BLOCK_BYTES", images_per_block * _image_bytes(shape, o,
                                                                            x.itemsize))
     geo = WB._Geometry(shape, o, (1, 1, 1, 1), x.itemsize)
-    assert geo.per_block == min(images_per_block, 5)
+    sizes = [e - s for s, e in geo.blocks]
+    assert max(sizes) == geo.per_block <= images_per_block and sum(sizes) == 5
+    assert [s for s, _ in geo.blocks] == [0] + [e for _, e in geo.blocks[:-1]]   # in order
+    assert max(sizes) - min(sizes) <= 1          # shared out evenly among the threads
     g = rng.standard_normal((5, o, 9, 7)).astype(dtype)
     got = _grads(x, w, b, 1, "winograd_blocked", g)
     want = _grads(x, w, b, 1, "im2col", g)
@@ -129,8 +132,8 @@ def test_tiles_are_kept_only_for_the_weight_gradient():
     x_saved, w_saved, *tiles = only_x.grad_fn._saved
     assert x_saved is None and w_saved is w and tiles == []
     x_saved, w_saved, *tiles = only_w.grad_fn._saved
-    assert x_saved is x and w_saved is None and len(tiles) == 1
-    assert tiles[0].shape == (36, 2, 2 * 2 * 2)            # (36, C, tiles of the block)
+    assert x_saved is x and w_saved is None and len(tiles) == 2     # a block per thread
+    assert tiles[0].shape == (36, 2, 1 * 2 * 2)   # (36, C, tiles of the block's one image)
 
 
 def test_retain_graph_and_second_backward():
