@@ -79,12 +79,13 @@ class _Geometry:
         self.hp, self.wp = TILE * self.th + 2, TILE * self.tw + 2
         per_image = WINDOW * WINDOW * max(self.c, o) * self.th * self.tw * itemsize
         k = max(1, min(self.n, BLOCK_BYTES // per_image))   # images per block, at most
-        # as many blocks as that needs, rounded up to a multiple of the thread groups
-        # (conv_blocked._groups), and the images shared out evenly: every thread gets the
-        # same work (blocks of 7, 7, ..., 7, 1 images left one of two threads 20% idle)
+        # The blocks: as many as that needs, rounded up to a multiple of the number of
+        # thread groups (conv_blocked._groups gives each thread one), the images shared out
+        # evenly: every thread gets the same work (blocks of 7, ..., 7, 1 images left one of
+        # two threads 20% idle).
         groups = len(_conv_blocked._groups(max(2, _blas.max_threads())))
-        count = -(-max(1, -(-self.n // k)) // groups) * groups
-        count = min(count, max(1, self.n))
+        needed = max(1, -(-self.n // k))
+        count = min(max(1, self.n), -(-needed // groups) * groups)
         bounds = [self.n * i // count for i in range(count + 1)]
         self.blocks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         self.per_block = max([b - a for a, b in self.blocks], default=1)
