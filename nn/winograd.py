@@ -90,12 +90,17 @@ _CONST = {}
 
 # blocked: nn/conv_blocked.py; winograd_blocked: nn/winograd_blocked.py ("auto"'s Winograd)
 ALGORITHMS = ("auto", "im2col", "winograd", "blocked", "winograd_blocked")
-# measured (fwd+bwd, float32, 1 thread, CPU time, vs im2col; see the module docstring):
-MIN_CHANNELS = 16  # C=O=16 28x28 0.83, C=8 0.74-0.89 (noisy), C=3->16 32x32 1.54, C=1 4.6
+# What "auto" picks, measured for the path it runs (the blocked one, nn/winograd_blocked.py;
+# fwd+bwd, float32, batch 64 unless said, time vs im2col at 1 thread / 2 threads):
+MIN_CHANNELS = 5   # min(C, O): C6->O6 28x28 0.58/0.53, C5->O16 0.77/0.64, C8->O8 0.65/0.67,
+# C12->O12 16x16 0.71/0.45; C4->O16 32x32 1.02/0.89, C3->O16 1.71/0.93, C1->O32 3.9/3.9
+# (the composite alone needed 16: C8 0.74-0.89, C3->16 1.54, C1 4.6)
 MIN_FILL = 0.9     # output pixels / tile pixels: 1.0 (12x12, 24x24, 32x32) 0.6-0.8; 0.86
-# (26x26) 0.98; 0.77 (7x7, 14x14) 0.74-1.6; 0.69 (10x10) 1.09; 0.56 (6x6) 1.67; 0.39 (5x5) 2.5
-MIN_FLOPS = 30e6   # forward FLOPs of the direct method, 2·N·O·C·9·OH·OW: at 19e6 0.89-1.10
-# (batch 1-4), at 4.7e6 1.26-1.83 (the nine ops' fixed cost), from 38e6 up 0.60-0.74
+# (26x26) 0.98; 0.77 (14x14: C32->O64 1.00/0.92, C16->O32 1.17/0.97; 7x7 1.13/1.08);
+# 0.69 (10x10) 1.46-1.53; 0.39 (5x5) 1.57-1.60
+MIN_FLOPS = 3e6    # forward FLOPs of the direct method, 2·N·O·C·9·OH·OW: N1 C16 28x28 (3.6e6)
+# 0.83/0.84, N16 C8 16x16 (4.7e6) 0.81/0.85, N4 C8 28x28 (3.6e6) 1.00/1.00, N1 C64 16x16
+# (1.9e7) 0.89/1.08 (the composite, nine engine ops, needed 30e6)
 _DEFAULT = ["auto"]
 
 

@@ -115,8 +115,10 @@ def test_automatic_choice_and_forcing():
     big, p1 = ((8, 64, 8, 8), (64, 64, 3, 3)), (1, 1, 1, 1)
     assert W.choose("auto", *big, (1, 1), (1, 1), 1, p1)
     assert W.choose("auto", (16, 16, 26, 26), (16, 16, 3, 3), (1, 1), (1, 1), 1)
-    assert not W.choose("auto", (1, 64, 8, 8), (64, 64, 3, 3), (1, 1), (1, 1), 1, p1)  # little work
-    assert not W.choose("auto", (2, 8, 8, 8), (8, 8, 3, 3), (1, 1), (1, 1), 1, p1)  # few channels
+    assert not W.choose("auto", (1, 16, 8, 8), (16, 16, 3, 3), (1, 1), (1, 1), 1, p1)  # little work
+    assert W.choose("auto", (1, 64, 8, 8), (64, 64, 3, 3), (1, 1), (1, 1), 1, p1)  # 4.7 MFLOP
+    assert not W.choose("auto", (64, 4, 32, 32), (16, 4, 3, 3), (1, 1), (1, 1), 1, p1)  # 4 channels
+    assert W.choose("auto", (64, 6, 28, 28), (6, 6, 3, 3), (1, 1), (1, 1), 1, (1, 1, 1, 1))
     assert not W.choose("auto", *big, (2, 2), (1, 1), 1, p1)                      # strided
     assert not W.choose("auto", (2, 64, 8, 8), (64, 64, 5, 5), (1, 1), (1, 1), 1, p1)
     assert not W.choose("auto", *big, (1, 1), (1, 1), 1)      # 6x6 output: 56% of 8x8 tiles
