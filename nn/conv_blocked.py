@@ -41,7 +41,8 @@ long runs (``_fold_rows``) is 1.6-2 ms (A/B against ``_fold_blocks``, one row pe
 28.5-28.9 -> 26.9-27.1 ms min, 2 x 25 interleaved calls), the blocking itself (copies
 and GEMMs in cache) the rest: the blocks' GEMMs run at or below the bound's (7.3 vs 8.3
 ms forward). Elsewhere it ties the plain path (3x3 layers on 7x7 to 14x14 outputs,
-0.98-1.0x; wide outputs 0.9-1.1x, noisy), hence ``choose``. (Tried: blocks of 2 rows
+0.98-1.0x; wide outputs with 3x3 kernels 0.9-1.1x, noisy), while 5x5 kernels gain at any
+width (0.57-0.95x, see ``choose``), hence ``choose``. (Tried: blocks of 2 rows
 instead of 1: a tie, of 4 rows: 3-8% slower; dL/dx as a convolution of the padded dL/dy
 with the flipped kernel, an im2col of dL/dy instead of a col2im: 9.4 vs 9.9 ms, but the
 col2im in long runs beat both at 8.7 ms.)
@@ -67,13 +68,22 @@ def rows_per_block(x_shape, w_shape, grid, itemsize):
 
 def choose(x_shape, w_shape, stride, groups, grid, itemsize):
     """True to run the blocked path: ungrouped, stride 1 along the width (long contiguous
-    runs in the batch-last copies), narrow outputs (OW < 16) and a batch of at least 8,
-    and a whole window matrix past the caches' share it would get (> 8 MB); elsewhere the
-    plain path was as fast (see the module docstring)."""
+    runs in the batch-last copies), a batch of at least 8, and either a kernel of 5x5 or
+    more, or narrow outputs (OW < 16) with a whole window matrix past the caches' share it
+    would get (> 8 MB); elsewhere the plain path was as fast or faster.
+
+    Measured (fwd+bwd, float32, time vs the plain path at 1 / 2 threads): 5x5 kernels at
+    any width, batch 64 unless said: C1->O20 28x28 (LeNet's conv1) 0.88/0.80, C3->O6 32x32
+    (PyTorch's CIFAR tutorial) 0.88/0.91, C6->O16 14x14 0.95/1.00, C8->O16 28x28 0.69/0.57,
+    C16->O32 32x32 0.77/0.77, C32->O32 0.72/0.83, N32 C64->O64 28x28 0.91/0.94, N16 C3
+    64x64 0.85/0.73, N8 C3 32x32 0.85/0.88, but C3->O16 32x32 1.04/1.10; 3x3 kernels with
+    few channels (those with 5 or more run Winograd) lose: C3->O32 32x32 1.67/1.05, C1->O32
+    28x28 1.16/1.18, C4->O16 1.51/1.10."""
     ckk = x_shape[1] * w_shape[2] * w_shape[3]
     big = ckk * x_shape[0] * grid[0] * grid[1] * itemsize > 4 * BLOCK_BYTES
-    return (groups == 1 and stride[1] == 1 and grid[1] < 16 and x_shape[0] >= 8 and big
-            and grid[0] > 1)
+    wide_kernel = w_shape[2] * w_shape[3] >= 25
+    return (groups == 1 and stride[1] == 1 and x_shape[0] >= 8 and grid[0] > 1
+            and (wide_kernel or (grid[1] < 16 and big)))
 
 
 def use(algorithm, x_shape, w_shape, stride, groups, grid, dtype):

@@ -135,8 +135,12 @@ def test_automatic_choice_and_forcing():
     assert not B.use("auto", *lenet2[:3], 1, lenet2[3], np.float16)
     assert not B.use("im2col", *lenet2[:3], 1, lenet2[3], np.float32)
     assert not B.use("auto", (4, 20, 14, 14), *lenet2[1:3], 1, (14, 14), np.float32)  # batch 4
-    assert not B.use("auto", (64, 20, 32, 32), (50, 20, 5, 5), (1, 1), 1, (32, 32), np.float32)
-    assert not B.use("auto", (64, 2, 14, 14), (50, 2, 5, 5), (1, 1), 1, (14, 14), np.float32)
+    # 5x5 and larger kernels: blocked at any width and size; 3x3 only if narrow and big
+    assert B.use("auto", (64, 20, 32, 32), (50, 20, 5, 5), (1, 1), 1, (32, 32), np.float32)
+    assert B.use("auto", (64, 2, 14, 14), (50, 2, 5, 5), (1, 1), 1, (14, 14), np.float32)
+    assert not B.use("auto", (64, 3, 32, 32), (32, 3, 3, 3), (1, 1), 1, (32, 32), np.float32)
+    assert not B.use("auto", (64, 2, 14, 14), (50, 2, 3, 3), (1, 1), 1, (14, 14), np.float32)
+    assert B.use("auto", (64, 64, 14, 14), (64, 64, 3, 3), (1, 1), 1, (14, 14), np.float32)
     assert not B.use("auto", *lenet2[:2], (1, 2), 1, (14, 7), np.float32)   # column stride
     assert B.use("blocked", (1, 1, 3, 3), (1, 1, 3, 3), (1, 2), 1, (1, 1), np.float32)
     with F.conv_algorithm("im2col"):
