@@ -32,11 +32,11 @@ blocked im2col maps ``ConvInputGrad`` and ``ConvWeightGrad`` (``nn/conv_blocked.
 which are differentiable, instead of the raw loop above.
 
 Measured (float32, ``benchmarks/bench_nn.py``, ratio to PyTorch 2.13; before: the
-composite, in the previous full benchmark run; after: three runs): one thread, CPU time:
-the 3x3 layer (N32 C64 32x32 O64 P1) 1.08 -> 0.84-0.90x, the stride-2 dilation-2 layer
-(which runs as Winograd on every other pixel) 0.85 -> 0.68-0.73x, the MNIST example's
-training step 1.10 -> 0.88-0.92x; two threads, wall clock: 1.42 -> 0.96-1.01x, 1.35 ->
-0.99-1.16x, 1.40 -> 1.03-1.09x. Against the composite alone (fwd+bwd, best of 5):
+composite, in the previous full benchmark run; after: four runs): one thread, CPU time:
+the 3x3 layer (N32 C64 32x32 O64 P1) 1.08 -> 0.84-0.91x, the stride-2 dilation-2 layer
+(which runs as Winograd on every other pixel) 0.85 -> 0.68-0.75x, the MNIST example's
+training step 1.10 -> 0.88-0.92x; two threads, wall clock: 1.42 -> 0.94-1.01x, 1.35 ->
+0.99-1.16x, 1.40 -> 0.97-1.09x. Against the composite alone (fwd+bwd, best of 5):
 the MNIST example's conv2 (N64 C32 26x26 O64) 54.7 -> 38.9 ms at one thread; with batch
 128 221.6 -> 110.1 ms; a 112x112 image (N2 C64, one image per block, past the cache) 58.9
 -> 54.8 ms; small layers (N1 C32 64x64, N16 C16 28x28) within 10% either way, so "auto"
