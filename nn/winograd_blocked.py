@@ -88,6 +88,7 @@ class _Geometry:
         count = min(max(1, self.n), -(-needed // groups) * groups)
         bounds = [self.n * i // count for i in range(count + 1)]
         self.blocks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        self.index = {a: i for i, (a, _) in enumerate(self.blocks)}   # first image -> block
         self.per_block = max([b - a for a, b in self.blocks], default=1)
 
     def tiles(self, k):
@@ -140,7 +141,6 @@ def forward_blocks(x, weight, bias, pads, keep_tiles):
     bt, at = _kron("B", dtype), _kron("A", dtype)
     out = np.empty((geo.n, o, TILE * geo.th, TILE * geo.tw), dtype)
     kept = [None] * len(geo.blocks) if keep_tiles else []
-    index = {s: i for i, (s, _) in enumerate(geo.blocks)}
     plus = None if bias is None else bias.reshape(1, o, 1, 1)
 
     def work(group, blocks):
@@ -153,7 +153,7 @@ def forward_blocks(x, weight, bias, pads, keep_tiles):
                 geo.windows(geo.padded_block(xbuf, x, s, e))
             v = np.matmul(bt, d).reshape(36, c, geo.tiles(k))
             if keep_tiles:
-                kept[index[s]] = v
+                kept[geo.index[s]] = v
             y = np.matmul(at, np.matmul(u, v).reshape(36, o * geo.tiles(k)))
             ob = out[s:e]
             geo.image_tiles(ob)[...] = y.reshape(TILE, TILE, o, k, geo.th, geo.tw)
@@ -174,7 +174,6 @@ def backward_blocks(grad, weight, kept, pads, x_shape, need_x, need_w):
     ut = _transformed_weight(weight).transpose(0, 2, 1) if need_x else None
     a_t, b_t = _kron("AT", dtype), _kron("BT", dtype)
     dx = np.empty(x_shape, dtype) if need_x else None
-    index = {s: i for i, (s, _) in enumerate(geo.blocks)}
     sums = {}   # group -> its blocks' Σ dL/dM @ Vᵀ (36, O, C)
 
     def work(group, blocks):
@@ -188,7 +187,7 @@ def backward_blocks(grad, weight, kept, pads, x_shape, need_x, need_w):
             gy[...] = geo.image_tiles(gpad)
             gm = np.matmul(a_t, gy.reshape(TILE * TILE, -1)).reshape(36, o, geo.tiles(k))
             if need_w:
-                p = np.matmul(gm, kept[index[s]].transpose(0, 2, 1))
+                p = np.matmul(gm, kept[geo.index[s]].transpose(0, 2, 1))
                 if group in sums:
                     sums[group] += p
                 else:
@@ -243,9 +242,9 @@ class WinogradConv(Function):
         x, weight, *tiles = ctx.saved_tensors
         needs = ctx.needs_input_grad
         pads = ctx.attrs["pads"]
-        x_shape = ctx.input_meta[0][0]
+        x_shape, w_shape = ctx.input_meta[0][0], ctx.input_meta[1][0]
         if grad_mode.is_grad_enabled():   # create_graph: differentiable maps
-            gx, gw = _differentiable_grads(grad, x, weight, pads, x_shape, needs)
+            gx, gw = _differentiable_grads(grad, x, weight, pads, x_shape, w_shape, needs)
         else:
             gx, gw = backward_blocks(grad._data, None if weight is None else weight._data,
                                      [t._data for t in tiles], pads, x_shape, needs[0], needs[1])
@@ -256,10 +255,11 @@ class WinogradConv(Function):
         return gx, gw, (grad.sum((0, 2, 3)) if needs[2] else None)
 
 
-def _differentiable_grads(grad, x, weight, pads, x_shape, needs):
-    """dL/dx and dL/dW as recorded ops (the blocked im2col maps), for higher derivatives."""
+def _differentiable_grads(grad, x, weight, pads, x_shape, w_shape, needs):
+    """dL/dx and dL/dW as recorded ops (the blocked im2col maps), for higher derivatives.
+    (x is saved only for dL/dW and weight only for dL/dx: the shapes come from the node.)"""
     grid = (x_shape[2] + pads[0] + pads[1] - 2, x_shape[3] + pads[2] + pads[3] - 2)
-    rows = _conv_blocked.rows_per_block(x_shape, weight.shape, grid, weight.dtype.itemsize)
+    rows = _conv_blocked.rows_per_block(x_shape, w_shape, grid, grad.dtype.itemsize)
     geo = dict(stride=(1, 1), padding=pads, dilation=(1, 1), grid=grid, rows=rows)
     gx = (_conv_blocked.ConvInputGrad.apply(grad, weight, size=tuple(x_shape[2:]), **geo)
           if needs[0] else None)

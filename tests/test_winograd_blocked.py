@@ -151,6 +151,22 @@ def test_retain_graph_and_second_backward():
         out.backward(g)
 
 
+@pytest.mark.parametrize("needs", [(False, True), (True, False)])
+def test_second_derivatives_when_only_one_input_needs_a_gradient(needs):
+    """create_graph with x or the weight alone requiring grad (the other is not saved)."""
+    x, w, _, _ = _data((2, 3, 6, 5), 4, np.float64, seed=7)
+    results = []
+    for algorithm in ("winograd_blocked", "im2col"):
+        tx, tw = Tensor(x, requires_grad=needs[0]), Tensor(w, requires_grad=needs[1])
+        leaf = tx if needs[0] else tw
+        out = F.conv2d(tx, tw, padding=1, algorithm=algorithm)
+        (g,) = A.grad((out * out).sum(), leaf, create_graph=True)
+        (gg,) = A.grad((g * g).sum(), leaf)
+        results.append((g.detach().numpy(), gg.numpy()))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
 def test_input_overwritten_after_forward_refuses_backward():
     x, w, b, _ = _data((2, 2, 6, 6), 2, np.float64, seed=5)
     tx, tw = Tensor(x), Tensor(w, requires_grad=True)
