@@ -9,7 +9,8 @@ Backward
    nodes that use its output are done and its gradient is complete. Nodes are
    numbered as they are created (``Context._seq``) and a heap hands out the newest
    waiting one: no separate topological sort, no recursion (a 100,000-deep chain is
-   fine), and deterministic;
+   fine), and deterministic. (The op reached last is usually that one, so it waits
+   outside the heap and is taken directly when it is still the newest);
 2. calls each node's ``backward(ctx, grad)``, un-broadcasts (sums) each returned
    gradient to its input's shape in one place, and adds it into the gradient of the
    next node;
@@ -23,7 +24,7 @@ runs on Tensors, recorded, for higher derivatives.
 """
 import gc
 import os
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heapreplace
 
 import numpy as np
 
@@ -88,6 +89,14 @@ def _check_and_reduce(node, i, g):
     if dtype is not None and g.dtype != dtype:
         g = g.to(dtype)
     return g
+
+
+def _checked_raw(node, i, g, meta):
+    """``_check_and_reduce`` for a raw gradient (an array, or a number)."""
+    got = _FLOAT_META if type(g) in _NUMBERS else (g.shape, g.dtype)
+    if got is meta or got == meta:
+        return g
+    return _check_and_reduce(node, i, node._output_type._make(g, None))._data
 
 
 def _check_finite(node, i, g):
@@ -216,42 +225,59 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     prev_mode, prev_raw = grad_mode._enabled, grad_mode._raw_backward
     grad_mode._enabled, grad_mode._raw_backward = create_graph, raw
     anomaly = grad_mode._anomaly
+    capture = wanted is not None
+    # The op whose gradient began to arrive last is held out of the heap: it is usually the
+    # next one (in a chain, always), taken then without a trip through heap and dict.
+    held = None
+    formulas = {}  # Function class -> its backward (or _WRAP), looked up once per pass
     # Backward creates no reference cycles, so the cyclic collector has nothing to
     # find; pausing it avoids repeated scans of the (large) live graph.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        while heap:
-            node = ops.pop(heappop(heap))  # the newest op waiting: its gradient is complete
+        while True:  # take the newest op waiting: its gradient is complete
+            if held is not None:  # the op reached last: usually the newest waiting
+                node, held = held, None
+                if heap and heap[0] < node._seq:  # not this time: an op made later waits
+                    ops[node._seq] = node
+                    node = ops.pop(heapreplace(heap, node._seq))
+            elif heap:
+                node = ops.pop(heappop(heap))
+            else:
+                break
             g = grads.pop(node)
-            if node._hooks or node._retain is not None or wanted is not None:
+            if node._hooks is not None or node._retain is not None or capture:
                 g = _arrive_at_node(node, g, wanted, create_graph, handed_out, raw)
             if node._value_inputs is not None:  # a Scalar graph keeps each node's gradient
                 value = g if raw else g._data
                 prev = node._value_grad
                 node._value_grad = value if prev is None else prev + value
 
-            fn = node.fn
-            if raw and not fn.raw_backward:  # a formula written for Tensors: wrap, unwrap
+            formula = formulas.get(node.fn)  # (a dict: reading it from the class costs more)
+            if formula is None:
+                formula = formulas[node.fn] = _formula(node.fn, raw)
+            if formula is _WRAP:  # a formula written for Tensors, on raw data: wrap, unwrap
                 grad_mode._raw_backward = False  # (so its ctx.saved_tensors gives Tensors)
-                in_grads = _unwrapped(fn.backward(node, node._output_type._make(g, None)))
+                in_grads = _unwrapped(node.fn.backward(node, node._output_type._make(g, None)))
                 grad_mode._raw_backward = True
             else:
-                in_grads = fn.backward(node, g)
+                in_grads = formula(node, g)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
-            nexts = node.next_functions
+            nexts, metas = node.next_functions, node.input_meta
             if len(in_grads) != len(nexts):
                 raise _count_error(node, in_grads)
+            # (by index, not zip(nexts, in_grads, metas): 2.5x faster for 1-2 inputs)
             i = -1
-            for nxt, ig, meta in zip(nexts, in_grads, node.input_meta):
+            for nxt in nexts:
                 i += 1
+                ig = in_grads[i]
                 if nxt is None or ig is None:
                     continue
+                meta = metas[i]
                 if raw:  # (a float's meta is the very object: no tuple comparison)
-                    got = _FLOAT_META if type(ig) in _NUMBERS else (ig.shape, ig.dtype)
-                    if got is not meta and got != meta:
-                        ig = _check_and_reduce(node, i, node._output_type._make(ig, None))._data
+                    if type(ig) is not float or meta is not _FLOAT_META:
+                        ig = _checked_raw(node, i, ig, meta)
                 elif ig._meta() != meta:
                     ig = _check_and_reduce(node, i, ig)
                 if anomaly:
@@ -260,14 +286,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if prev is None:  # its first gradient: queue it (_wait, inline: hot path)
                     grads[nxt] = ig
                     if type(nxt) is Context:
-                        ops[nxt._seq] = nxt
-                        heappush(heap, nxt._seq)
+                        if held is not None:
+                            ops[held._seq] = held
+                            heappush(heap, held._seq)
+                        held = nxt
                     else:
                         leaves.append(nxt)
                 else:  # raw: plain addition; create_graph: recorded, for higher derivatives
                     grads[nxt] = prev + ig
-            if not retain_graph:  # free what it saved (a node that saved nothing: marked)
-                if node._saved is None:
+            if not retain_graph:  # free what it saved (a Scalar node: only marked, see _release)
+                if node._saved is None or node._value_inputs is not None:
                     node._released = True
                 else:
                     node._release()
@@ -282,6 +310,15 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             gc.enable()
 
     return None if wanted is None else _requested(inputs, wanted, allow_unused, create_graph)
+
+
+_WRAP = object()
+
+
+def _formula(fn, raw):
+    """What backward calls for a node of ``fn``: its ``backward``, or _WRAP when the engine
+    carries raw data and that formula is written for Tensors."""
+    return _WRAP if raw and not fn.raw_backward else fn.backward
 
 
 def _node_of(t):

@@ -105,6 +105,29 @@ def test_backward_order_is_topological_for_random_graphs():
                         assert position[id(n)] < position[id(nxt)]
 
 
+
+@pytest.mark.parametrize("kind", ["Tensor", "Scalar"])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_backward_runs_ops_exactly_in_topological_order(kind, seed):
+    """The engine holds the op reached last outside its heap (usually the next one): the
+    order it runs ops in must still be topological_order's, newest first, on any graph."""
+    rng = np.random.default_rng(seed)
+    make = (lambda: leaf(rng.standard_normal(2))) if kind == "Tensor" else \
+        (lambda: A.Scalar(float(rng.standard_normal())))
+    nodes = [make() for _ in range(3)]
+    for _ in range(int(rng.integers(1, 15))):
+        i, j, k = rng.integers(0, len(nodes), size=3)
+        op = int(rng.integers(0, 3))
+        nodes.append(nodes[i] * nodes[j] if op == 0 else
+                     nodes[i] + nodes[j].tanh() * nodes[k] if op == 1 else nodes[i].exp())
+    root = nodes[-1] if kind == "Scalar" else nodes[-1].sum()
+    expected = [n for n in A.topological_order([root.grad_fn]) if isinstance(n, A.Context)]
+    ran = []
+    for n in expected:
+        n.register_hook(lambda g, n=n: ran.append(n))
+    root.backward()
+    assert ran == expected
+
 # ------------------------------------------------------------------ backward API
 def test_non_scalar_backward_without_gradient_raises():
     y = leaf([1.0, 2.0]) * 2.0

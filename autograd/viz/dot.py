@@ -320,7 +320,7 @@ class _Drawer:
         self.b.edge(uid, consumer)
 
     def saved(self, ctx, consumer):
-        if ctx._saved is None:
+        if ctx._saved is None or ctx._released:  # (a Scalar node keeps its floats: _release)
             if ctx._released:
                 self.freed_saved(ctx, consumer)
             return

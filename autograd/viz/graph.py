@@ -85,7 +85,7 @@ def _known_values(nodes):
             t = ctx._retain()
             if t is not None:
                 values[id(ctx)] = t._data
-        if ctx._saved is not None:
+        if ctx._saved is not None and not ctx._released:
             for value, ref in ctx._saved_items():
                 if ref is _OUTPUT:
                     values[id(ctx)] = value
