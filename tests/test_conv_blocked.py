@@ -208,3 +208,28 @@ def test_lenet_conv2_layer_runs_blocked_and_matches_the_plain_path():
     np.testing.assert_allclose(out._data, plain._data, rtol=1e-5, atol=1e-5)
     for a, p in zip(grads, layer.parameters()):
         np.testing.assert_allclose(a, p.grad._data, rtol=1e-4, atol=1e-4 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("shape, dtype", [
+    ((64, 3, 32, 32), np.float32),   # images 12 KB apart: copied 8 at a time
+    ((20, 1, 32, 32), np.float32),   # 4 KB apart, a short last group of images
+    ((17, 2, 16, 16), np.float64),   # 4 KB apart in float64
+    ((9, 4, 16, 32), np.float32),    # 8 KB apart, one image more than a group
+    ((12, 5, 14, 14), np.float32),   # not aligned: one copy
+    ((1, 3, 32, 32), np.float32),    # batch 1
+])
+@pytest.mark.parametrize("value", [0.0, -np.inf])
+def test_padding_into_batch_last_memory_matches_np_pad(shape, dtype, value):
+    """_pad copies images whose planes lie a multiple of 4 KB apart a few at a time (cache
+    sets, see spatial._copy_images): every element must land where np.pad puts it."""
+    from autograd.ops import spatial as S
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    pads = (1, 2, 0, 3)
+    want = np.pad(x, ((0, 0), (0, 0), pads[:2], pads[2:]), constant_values=value)
+    for src in (x, np.ascontiguousarray(x[::-1])[::-1]):   # contiguous, reversed strides
+        got = S._pad(src, pads, value=value, order=B._ORDER, force=True)
+        assert shape[0] == 1 or S._memory_order(got) == B._ORDER   # (batch 1: a tie)
+        np.testing.assert_array_equal(got, want)
+    got = S._pad(x, (0, 0, 0, 0), order=B._ORDER, force=True)   # no padding: a copy
+    assert not np.shares_memory(got, x)
+    np.testing.assert_array_equal(got, x)

